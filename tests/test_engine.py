@@ -1,0 +1,186 @@
+"""The engine: determinism, vmapped runs equal separate runs, float64 is real float64, one
+compilation per (shape, config), divergence is recorded, and the lab's network learns."""
+
+import subprocess
+import sys
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from twolayer_jax import data
+from twolayer_jax.engine import (
+    HParams,
+    TrainConfig,
+    autodiff_gradient,
+    init_params,
+    seed_keys,
+    train_many,
+)
+from twolayer_jax.summary import summarise
+
+XOR = data.xor_easy()
+LINEAR = data.linear(jax.random.key(0))
+
+
+def train(config, first_seed=0, seeds=1, lr=1.0, dataset=XOR, **options):
+    keys = seed_keys(first_seed, seeds)
+    return train_many(config, keys, HParams(lr=lr), dataset.x, dataset.y, **options)
+
+
+def test_the_same_keys_give_bit_identical_results():
+    config = TrainConfig(epochs=50, hidden=(16, 16))
+    chex.assert_trees_all_equal(train(config, seeds=3), train(config, seeds=3))
+
+
+def test_history_has_one_entry_per_update_count_and_the_run_axis_leads():
+    result = train(TrainConfig(epochs=30, hidden=(4, 5)), seeds=2)
+    assert result.loss.shape == (2, 31) and result.accuracy.shape == (2, 31)
+    assert result.params["W2"].shape == (2, 4, 5)
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-12), ("float32", 1e-5)])
+def test_vmapped_seeds_equal_separate_single_seed_runs(dtype, rtol):
+    config = TrainConfig(epochs=200, hidden=(12, 9), dtype=dtype)
+    together = train(config, first_seed=5, seeds=4)
+    for i in range(4):
+        alone = train(config, first_seed=5 + i, seeds=1)
+        chex.assert_trees_all_close(
+            jax.tree.map(lambda leaf, i=i: leaf[i], together),
+            jax.tree.map(lambda leaf: leaf[0], alone),
+            rtol=rtol,
+            atol=rtol * 1e-3,
+        )
+
+
+def test_per_run_learning_rates_equal_separate_runs():
+    config = TrainConfig(epochs=100, hidden=(8, 8), dtype="float64")
+    rates = jnp.array([0.1, 1.0, 3.0])
+    keys = jnp.stack([seed_keys(0, 1)[0]] * 3)
+    swept = train_many(config, keys, HParams(lr=rates), XOR.x, XOR.y)
+    for i, rate in enumerate([0.1, 1.0, 3.0]):
+        alone = train(config, lr=rate)
+        np.testing.assert_allclose(swept.loss[i], alone.loss[0], rtol=1e-12)
+    assert not np.allclose(swept.loss[0], swept.loss[2])  # the rates really differ
+
+
+def test_the_default_network_reaches_100_percent_on_both_datasets():
+    config = TrainConfig()  # the lab's network: 100x100 sigmoid, MSE, plain GD, 5000 epochs
+    for dataset in (LINEAR, XOR):
+        runs = summarise([0, 1, 2], train(config, seeds=3, lr=1.0, dataset=dataset))
+        assert [run.final_accuracy for run in runs] == [1.0, 1.0, 1.0], dataset.name
+        assert all(run.first_epoch_at_100 < config.epochs for run in runs)
+
+
+def numpy_gradient_descent(params, x, y, lr, epochs):
+    """LAB.md's forward, backward and update in NumPy float64: the loss after each update count."""
+    p = {k: np.array(v, np.float64) for k, v in params.items()}
+    sigmoid = lambda t: 1.0 / (1.0 + np.exp(-t))  # noqa: E731
+    losses = []
+    for _ in range(epochs + 1):
+        z1 = sigmoid(x @ p["W1"] + p["b1"])
+        z2 = sigmoid(z1 @ p["W2"] + p["b2"])
+        out = sigmoid(z2 @ p["W3"] + p["b3"])
+        losses.append(np.mean((out - y) ** 2))
+        d3 = 2 / len(x) * (out - y) * out * (1 - out)
+        d2 = d3 @ p["W3"].T * z2 * (1 - z2)
+        d1 = d2 @ p["W2"].T * z1 * (1 - z1)
+        grads = {"W3": z2.T @ d3, "b3": d3.sum(0), "W2": z1.T @ d2, "b2": d2.sum(0),
+                 "W1": x.T @ d1, "b1": d1.sum(0)}  # fmt: skip
+        p = {k: p[k] - lr * grads[k] for k in p}
+    return np.array(losses)
+
+
+def test_float64_mode_computes_in_float64():
+    epochs, hidden, key = 20, (10, 7), seed_keys(0, 1)[0]
+    run64 = train(TrainConfig(epochs=epochs, hidden=hidden, dtype="float64"), lr=2.0)
+    run32 = train(TrainConfig(epochs=epochs, hidden=hidden, dtype="float32"), lr=2.0)
+    assert run64.loss.dtype == jnp.float64 and run64.params["W1"].dtype == jnp.float64
+    assert run32.loss.dtype == jnp.float32 and run32.params["W1"].dtype == jnp.float32
+    for dtype, run in ((jnp.float64, run64), (jnp.float32, run32)):
+        reference = numpy_gradient_descent(init_params(key, hidden, dtype), XOR.x, XOR.y, 2.0, epochs)
+        error = np.max(np.abs(run.loss[0] / reference - 1))
+        if dtype == jnp.float64:
+            assert error < 1e-12
+        else:
+            assert 1e-10 < error < 1e-4  # float32 is close, but visibly not float64
+
+
+def counting(grad_fn):
+    traces = []
+
+    def counted(params, x, y):
+        traces.append(1)  # runs only while JAX traces, never in the compiled program
+        return grad_fn(params, x, y)
+
+    return counted, traces
+
+
+def test_new_keys_or_learning_rates_reuse_the_compiled_program():
+    grad_fn, traces = counting(autodiff_gradient("sigmoid", "sigmoid", "mse"))
+    config = TrainConfig(epochs=10, hidden=(6, 6))
+    train(config, first_seed=0, seeds=4, lr=0.5, grad_fn=grad_fn)
+    train(config, first_seed=100, seeds=4, lr=2.5, grad_fn=grad_fn)
+    assert len(traces) == 1
+    train(config, first_seed=0, seeds=5, lr=0.5, grad_fn=grad_fn)  # a new shape must retrace
+    train(TrainConfig(epochs=11, hidden=(6, 6)), seeds=4, grad_fn=grad_fn)  # so must a new config
+    assert len(traces) == 3
+
+
+def test_float64_without_x64_is_a_clear_error():
+    script = (
+        "import jax; from twolayer_jax.engine import *; from twolayer_jax.data import xor_easy;"
+        "d = xor_easy(); train_many(TrainConfig(epochs=2, dtype='float64'), seed_keys(0, 1),"
+        " HParams(), d.x, d.y)"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert completed.returncode != 0
+    assert "ValueError: float64 needs jax.config.update('jax_enable_x64', True)" in completed.stderr
+
+
+def test_a_diverging_run_is_recorded_as_diverged():
+    config = TrainConfig(epochs=40, hidden=(100, 100), activation="identity", output_activation="identity")
+    result = train(config, seeds=2, lr=1.0)
+    runs = summarise([0, 1], result)
+    for run, loss in zip(runs, np.asarray(result.loss), strict=True):
+        assert run.diverged and run.final_loss is None and run.final_accuracy is None
+        assert np.all(np.isfinite(loss[: run.diverged_at])) and not np.isfinite(loss[run.diverged_at])
+
+
+def test_a_non_finite_weight_makes_the_loss_nan_even_where_the_output_saturates():
+    def poisoned(params, x, y):
+        grads, cache = autodiff_gradient("sigmoid", "sigmoid", "mse")(params, x, y)
+        return {**grads, "W1": grads["W1"].at[0, 0].set(-jnp.inf)}, cache
+
+    # every linear point has x[0] > 0, so W1[0, 0] = +inf saturates a unit instead of making NaN
+    result = train(TrainConfig(epochs=5, hidden=(3, 3)), grad_fn=poisoned, dataset=LINEAR)
+    assert np.isfinite(result.loss[0, 0]) and np.all(np.isnan(result.loss[0, 1:]))
+
+
+def test_the_progress_hook_reports_and_changes_nothing():
+    heard = []
+    config = TrainConfig(epochs=250, hidden=(5, 5))
+    with_progress = train(config, seeds=2, progress=heard.append)
+    jax.effects_barrier()
+    assert [int(done) for done in heard] == list(range(2, 251, 2))  # every epochs // 100
+    chex.assert_trees_all_equal(with_progress, train(config, seeds=2))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs must be positive"),
+        ({"hidden": (0, 4)}, "hidden must be two positive widths"),
+        ({"hidden": (4,)}, "hidden must be two positive widths"),
+        ({"dtype": "float16"}, "dtype must be float32 or float64"),
+        ({"activation": "swish"}, "unknown activation 'swish'"),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
+        ({"grad": "guess"}, "unknown gradient 'guess'"),
+    ],
+)
+def test_a_bad_config_is_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**options)

@@ -1,0 +1,125 @@
+"""``python -m twolayer_jax.train``: the handout's formats, the files it writes, multi-seed
+summaries, divergence reports, and one-line errors with exit code 2 for bad input."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from twolayer_jax.cli import run_cli
+from twolayer_jax.train import main
+
+TRAINING_LINE = re.compile(r"^epoch \d+ loss : \d\.\d+(e-\d+)?$")
+POINT_LINE = re.compile(r"^Iter(\d+) \|     Ground truth: [01]\.0 \|     prediction: [01]\.\d{5} \|$")
+SUMMARY_LINE = re.compile(r"^loss=\d\.\d{5} accuracy=\d{1,3}\.\d{2}%$")
+
+
+def train_cli(capsys, *argv):
+    code = run_cli(main, list(argv), "train")
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_default_run_reaches_100_percent_on_both_datasets_in_the_handouts_formats(capsys, tmp_path):
+    code, out, _ = train_cli(capsys, "--out", str(tmp_path))
+    assert code == 0
+    lines = out.splitlines()
+    training = [line for line in lines if line.startswith("epoch ")]
+    points = [line for line in lines if line.startswith("Iter")]
+    summaries = [line for line in lines if line.startswith("loss=")]
+    assert len(training) == 20 and all(TRAINING_LINE.match(line) for line in training)
+    assert training[0].startswith("epoch 500 loss : ") and training[9].startswith("epoch 5000 loss : ")
+    assert len(points) == 100 + 21 and all(POINT_LINE.match(line) for line in points)
+    assert [int(POINT_LINE.match(line).group(1)) for line in points[100:]] == list(range(21))
+    assert len(summaries) == 2 and all(SUMMARY_LINE.match(line) for line in summaries)
+    assert all(line.endswith("accuracy=100.00%") for line in summaries)
+
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"]["epochs"] == 5000 and metrics["config"]["lr"] == 1.0
+    for name in ("linear", "xor_easy"):
+        record = metrics["results"][name]
+        assert record["fraction_at_100"] == 1.0
+        (run,) = record["runs"]
+        assert run["seed"] == 0 and run["final_accuracy"] == 1.0 and 0 < run["first_epoch_at_100"] < 5000
+        for file in record["files"].values():
+            assert (tmp_path / file).read_bytes().startswith(b"\x89PNG")
+
+
+def test_several_seeds_print_a_row_each_the_fraction_and_one_representative(capsys, tmp_path):
+    code, out, _ = train_cli(
+        capsys, "--dataset", "xor", "--seeds", "3", "--seed", "4", "--epochs", "3000",
+        "--hidden", "20", "--print-every", "1000", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0
+    rows = [line for line in out.splitlines() if re.match(r"^ +[4-6] ", line)]
+    assert [int(row.split()[0]) for row in rows] == [4, 5, 6]
+    assert re.search(r"^\d/3 seeds \(\d+\.\d\d%\) end at 100\.00% accuracy$", out, re.M)
+    shown = int(re.search(r"^showing seed (\d+): the median final loss", out, re.M).group(1))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["results"]["xor_easy"]
+    assert metrics["representative_seed"] == shown and len(metrics["runs"]) == 3
+    assert [line for line in out.splitlines() if line.startswith("epoch ")] == [
+        line for line in out.splitlines() if TRAINING_LINE.match(line)
+    ]
+    assert len(re.findall(r"^epoch \d+ loss", out, re.M)) == 3
+    assert len(re.findall(r"^Iter\d+ ", out, re.M)) == 21
+    assert "hidden 20x20" in out
+
+
+def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_path):
+    code, out, _ = train_cli(
+        capsys, "--dataset", "linear", "--activation", "identity", "--output-activation", "identity",
+        "--lr", "1", "--epochs", "40", "--seeds", "2", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0
+    assert re.search(r"^ +0  diverged at epoch \d+$", out, re.M)
+    assert re.search(r"^loss=diverged accuracy=diverged \(diverged at epoch \d+\)$", out, re.M)
+    assert not re.search(r"\b(nan|inf)\b", out, re.I)
+    record = json.loads((tmp_path / "metrics.json").read_text())["results"]["linear"]
+    assert all(run["final_loss"] is None and run["diverged_at"] for run in record["runs"])
+    assert (tmp_path / "linear_comparison.png").exists() and (tmp_path / "linear_learning_curve.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "circle"], "argument --dataset: invalid choice: 'circle'"),
+        (["--lr", "0"], "argument --lr: must be a positive finite number, got 0"),
+        (["--lr", "-0.1"], "argument --lr: must be a positive finite number"),
+        (["--lr", "nan"], "argument --lr: must be a positive finite number"),
+        (["--lr", "fast"], "argument --lr: 'fast' is not a number"),
+        (["--lr", "1e39"], "--lr 1e+39 does not fit in float32"),
+        (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+        (["--seeds", "-3"], "argument --seeds: must be at least 1, got -3"),
+        (["--hidden", "0"], "argument --hidden: must be at least 1, got 0"),
+        (["--hidden", "4", "4", "4"], "--hidden takes one or two widths, got 3"),
+        (["--print-every", "0"], "argument --print-every: must be at least 1"),
+        (["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):
+    code, _, err = train_cli(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("train: error: ") and message in err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_an_unwritable_output_folder_is_refused_before_training(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, out, err = train_cli(capsys, "--out", str(blocker / "runs"))
+    assert code == 2 and err.count("\n") == 1
+    assert f"cannot write to output folder '{blocker / 'runs'}'" in err
+    assert out == ""  # nothing trained
+
+
+def test_the_module_exits_2_without_a_traceback(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "twolayer_jax.train", "--dataset", "circle", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr

@@ -1,0 +1,70 @@
+"""What every command-line tool of the package shares: one-line usage errors with exit code 2,
+argument types that reject bad values early, and a checked output folder."""
+
+import argparse
+import math
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake in how the tool was called: reported in one line, exit code 2, no traceback."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument raises :class:`UsageError` instead of printing the usage."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type for whole numbers no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def writable_dir(path: Path) -> Path:
+    """Create ``path`` if needed and prove a file can be written there, before any long work."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write to output folder {str(path)!r}: {error.strerror}") from None
+    return path
+
+
+def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None, prog: str) -> int:
+    """Call ``main(argv)``; a :class:`UsageError` becomes one line on stderr and exit code 2."""
+    try:
+        return main(argv)
+    except UsageError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130

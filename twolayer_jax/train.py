@@ -1,0 +1,229 @@
+"""``python -m twolayer_jax.train``: the lab's main job.
+
+Trains the network on each dataset for S seeds at once (one compiled program per dataset),
+prints the handout's training, per-point and summary lines, and writes into ``--out`` the
+comparison figure and learning curve of each dataset and ``metrics.json``.
+
+Seed s trains from ``jax.random.key(s)``; ``--seeds S`` runs seeds ``--seed`` .. ``--seed + S - 1``,
+so any row of a study reproduces alone with ``--seed s --seeds 1``.
+"""
+
+import contextlib
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from twolayer_jax import formats
+from twolayer_jax.activations import ACTIVATIONS
+from twolayer_jax.cli import (
+    OneLineParser,
+    UsageError,
+    int_at_least,
+    positive_float,
+    run_cli,
+    writable_dir,
+)
+from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
+from twolayer_jax.engine import HParams, ProgressFn, TrainConfig, seed_keys, train_many
+from twolayer_jax.model import forward, predict_labels
+from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
+
+DEFAULT_EPOCHS = 5000
+DEFAULT_LR = 1.0
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="python -m twolayer_jax.train",
+        description="Train the lab's 2-h1-h2-1 sigmoid network with plain gradient descent.",
+    )
+    parser.add_argument("--dataset", choices=(*DATASET_NAMES, "both"), default="both")
+    parser.add_argument(
+        "--hidden",
+        type=int_at_least(1),
+        nargs="+",
+        default=[100],
+        metavar="H",
+        help="hidden widths: one value for both layers, or two (h1 h2); default 100",
+    )
+    parser.add_argument("--lr", type=positive_float, default=DEFAULT_LR, help="learning rate")
+    parser.add_argument("--epochs", type=int_at_least(1), default=DEFAULT_EPOCHS)
+    parser.add_argument(
+        "--seeds",
+        type=int_at_least(1),
+        default=1,
+        help="how many seeds to train at once (one vmapped program)",
+    )
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="the first seed")
+    parser.add_argument(
+        "--data-seed",
+        type=int_at_least(0),
+        default=0,
+        help="seed of the linear dataset's points (shared by every run)",
+    )
+    parser.add_argument("--linear-points", type=int_at_least(1), default=100)
+    parser.add_argument(
+        "--print-every",
+        type=int_at_least(1),
+        default=None,
+        help="epochs between training lines (default: epochs/10)",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=tuple(ACTIVATIONS),
+        default="sigmoid",
+        help="hidden layers' activation (identity: the lab's no-activation network)",
+    )
+    parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser  # fmt: skip
+
+
+def config_from_args(args) -> TrainConfig:
+    if len(args.hidden) > 2:
+        raise UsageError(f"--hidden takes one or two widths, got {len(args.hidden)}")
+    hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
+    if args.lr > float(np.finfo(args.dtype).max):
+        raise UsageError(f"--lr {args.lr} does not fit in {args.dtype}")
+    return TrainConfig(
+        epochs=args.epochs,
+        hidden=hidden,
+        activation=args.activation,
+        output_activation=args.output_activation,
+        dtype=args.dtype,
+    )
+
+
+@contextlib.contextmanager
+def progress_bars(enabled: bool) -> Iterator:
+    """Yields ``start(description, total) -> ProgressFn | None``; a live bar on a terminal's stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not (enabled and console.is_terminal):
+        yield lambda description, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("epochs"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def start(description: str, total: int) -> ProgressFn:
+            task = progress.add_task(description, total=total)
+            return lambda done: progress.update(task, completed=int(done))
+
+        yield start
+
+
+def select_run(tree, index: int):
+    return jax.tree.map(lambda leaf: leaf[index], tree)
+
+
+def seed_table(runs: list[RunSummary]) -> str:
+    rows = ["seed  final loss  accuracy  first epoch at 100%"]
+    for run in runs:
+        reached = "-" if run.first_epoch_at_100 is None else str(run.first_epoch_at_100)
+        if run.diverged:
+            rows.append(f"{run.seed:>4}  diverged at epoch {run.diverged_at}")
+        else:
+            rows.append(
+                f"{run.seed:>4}  {run.final_loss:>10.5f}  {100 * run.final_accuracy:>7.2f}%  {reached:>19}"
+            )
+    return "\n".join(rows)
+
+
+def describe(dataset: Dataset, config: TrainConfig, args, seeds: list[int]) -> str:
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
+    h1, h2 = config.hidden
+    return (
+        f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, hidden {h1}x{h2}, lr {args.lr}, "
+        f"{config.epochs} epochs, {config.activation}/{config.output_activation}, {config.optimizer}, "
+        f"{config.grad} gradients, {config.dtype}"
+    )
+
+
+def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -> dict:
+    """Train every seed on ``dataset``, print its lines, save its figures; its metrics record."""
+    from twolayer_jax.plots import comparison_figure, learning_curve_figure
+
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    print(describe(dataset, config, args, seeds), flush=True)
+    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", config.epochs)
+    result = train_many(config, seed_keys(args.seed, args.seeds), HParams(lr=args.lr),
+                        dataset.x, dataset.y, progress=progress)  # fmt: skip
+    runs = summarise(seeds, result)
+    shown = representative_index(runs)
+    run = runs[shown]
+    if len(seeds) > 1:
+        print(seed_table(runs))
+        at_100 = sum(r.final_accuracy == 1.0 for r in runs)
+        print(f"{at_100}/{len(runs)} seeds ({100 * fraction_at_100(runs):.2f}%) end at 100.00% accuracy")
+        print(f"showing seed {run.seed}: the median final loss of the seeds that did not diverge")
+
+    loss_history = np.asarray(result.loss[shown])
+    print("\n".join(formats.training_lines(loss_history, args.print_every, run.diverged_at)))
+    predicted = None
+    if not run.diverged:
+        output = np.asarray(forward(select_run(result.params, shown), dataset.x.astype(config.dtype)))
+        print("\n".join(formats.prediction_lines(dataset.y, output)))
+        predicted = np.asarray(predict_labels(output))
+    print(formats.summary_line(run), flush=True)
+
+    files = {
+        "comparison": f"{dataset.name}_comparison.png",
+        "learning_curve": f"{dataset.name}_learning_curve.png",
+    }
+    note = f"{dataset.name}, seed {run.seed}: {formats.summary_line(run)}"
+    comparison_figure(dataset.x, dataset.y, predicted, note).savefig(args.out / files["comparison"], dpi=110)
+    curve = learning_curve_figure(np.asarray(result.loss), np.asarray(result.accuracy), dataset.name)
+    curve.savefig(args.out / files["learning_curve"], dpi=110)
+    return {
+        "points": len(dataset.x),
+        "representative_seed": run.seed,
+        "fraction_at_100": fraction_at_100(runs),
+        "runs": [dataclasses.asdict(r) for r in runs],
+        "files": files,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    args.print_every = args.print_every or max(1, args.epochs // 10)
+    writable_dir(args.out)
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
+    data_key = jax.random.key(args.data_seed)
+    datasets = [load_dataset(name, data_key, args.linear_points) for name in names]
+    results = {}
+    with progress_bars(not args.no_progress) as start_progress:
+        for dataset in datasets:
+            results[dataset.name] = train_dataset(dataset, config, args, start_progress)
+            print()
+    metrics = {
+        "config": {**dataclasses.asdict(config), "lr": args.lr, "seeds": args.seeds, "seed": args.seed,
+                   "data_seed": args.data_seed, "linear_points": args.linear_points},
+        "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
+        "device": str(jax.devices()[0].device_kind),
+        "results": results,
+    }  # fmt: skip
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"wrote {args.out}/metrics.json and the figures of {', '.join(results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, None, "python -m twolayer_jax.train"))
