@@ -140,8 +140,12 @@ def seed_table(runs: list[RunSummary]) -> str:
     return "\n".join(rows)
 
 
+def describe_seeds(seeds: list[int]) -> str:
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
+
+
 def describe(dataset: Dataset, config: TrainConfig, args, seeds: list[int]) -> str:
-    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
+    seed_text = describe_seeds(seeds)
     h1, h2 = config.hidden
     return (
         f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, hidden {h1}x{h2}, lr {args.lr}, "
@@ -183,7 +187,9 @@ def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -
     }
     note = f"{dataset.name}, seed {run.seed}: {formats.summary_line(run)}"
     comparison_figure(dataset.x, dataset.y, predicted, note).savefig(args.out / files["comparison"], dpi=110)
-    curve = learning_curve_figure(np.asarray(result.loss), np.asarray(result.accuracy), dataset.name)
+    curve = learning_curve_figure(
+        np.asarray(result.loss), np.asarray(result.accuracy), f"{dataset.name}: {describe_seeds(seeds)}"
+    )
     curve.savefig(args.out / files["learning_curve"], dpi=110)
     return {
         "points": len(dataset.x),
