@@ -14,11 +14,11 @@ from twolayer_jax import data
 from twolayer_jax.engine import (
     HParams,
     TrainConfig,
-    autodiff_gradient,
     init_params,
     seed_keys,
     train_many,
 )
+from twolayer_jax.gradients import autodiff_gradient
 from twolayer_jax.summary import summarise
 
 XOR = data.xor_easy()

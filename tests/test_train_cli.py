@@ -81,6 +81,24 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
     assert (tmp_path / "linear_comparison.png").exists() and (tmp_path / "linear_learning_curve.png").exists()
 
 
+def test_manual_gradients_train_through_the_same_engine(capsys, tmp_path):
+    code, out, _ = train_cli(
+        capsys,
+        "--grad",
+        "manual",
+        "--dataset",
+        "xor",
+        "--epochs",
+        "50",
+        "--seeds",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0 and "manual gradients" in out
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["grad"] == "manual"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -97,6 +115,7 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
         (["--print-every", "0"], "argument --print-every: must be at least 1"),
         (["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--grad", "guess"], "argument --grad: invalid choice: 'guess'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):

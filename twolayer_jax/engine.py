@@ -8,7 +8,8 @@ reuses the compiled program, while a new :class:`TrainConfig` or a new shape com
 The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cache)``, where
 ``grads`` has the structure of ``params`` and ``cache`` is the :class:`ForwardCache` of the forward
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
-one forward pass). ``autodiff`` (``jax.grad``) is the reference.
+one forward pass). ``autodiff`` (``jax.grad``) is the reference, ``manual`` the hand-written
+backward pass of ``manual/``; both are compiled and vmapped the same way.
 """
 
 import dataclasses
@@ -23,11 +24,11 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from twolayer_jax.activations import ACTIVATIONS
+from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, get_loss
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_params
 from twolayer_jax.registry import lookup
 
-GradFn = Callable[[Params, Array, Array], tuple[Params, ForwardCache]]
 ProgressFn = Callable[[int], None]
 
 # How many times per run a progress hook hears from the compiled program.
@@ -78,22 +79,6 @@ class TrainConfig:
         lookup(OPTIMIZERS, "optimizer", self.optimizer)
         lookup(GRADIENTS, "gradient", self.grad)
 
-
-def autodiff_gradient(activation: str, output_activation: str, loss: str) -> GradFn:
-    """The reference ``GradFn``: ``jax.grad`` of the named loss through :func:`forward_layers`."""
-    loss_fn = get_loss(loss)
-
-    def objective(params: Params, x: Array, y: Array) -> tuple[Array, ForwardCache]:
-        cache = forward_layers(params, x, activation, output_activation)
-        return loss_fn(cache.x3, cache.y, y), cache
-
-    return jax.grad(objective, has_aux=True)
-
-
-# name → factory(activation, output_activation, loss) → GradFn
-GRADIENTS: dict[str, Callable[[str, str, str], GradFn]] = {
-    "autodiff": autodiff_gradient,
-}
 
 # name → factory(hparams) → optax optimizer; optax.sgd is the lab's plain gradient descent.
 OPTIMIZERS: dict[str, Callable[[HParams], optax.GradientTransformation]] = {

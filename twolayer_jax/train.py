@@ -31,6 +31,7 @@ from twolayer_jax.cli import (
 )
 from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
 from twolayer_jax.engine import HParams, ProgressFn, TrainConfig, seed_keys, train_many
+from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
 
@@ -81,6 +82,12 @@ def build_parser() -> OneLineParser:
         help="hidden layers' activation (identity: the lab's no-activation network)",
     )
     parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
+    parser.add_argument(
+        "--grad",
+        choices=tuple(GRADIENTS),
+        default="autodiff",
+        help="autodiff: jax.grad; manual: the hand-written backward pass of manual/",
+    )
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -98,6 +105,7 @@ def config_from_args(args) -> TrainConfig:
         hidden=hidden,
         activation=args.activation,
         output_activation=args.output_activation,
+        grad=args.grad,
         dtype=args.dtype,
     )
 

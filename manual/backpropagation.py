@@ -1,0 +1,105 @@
+"""The lab's backward pass, by hand, term by term (row-vector convention, ⊙ elementwise):
+
+    δ3 = ∂L/∂y ⊙ σ'(x3);          ∂L/∂W3 = z2ᵀ·δ3;  ∂L/∂b3 = Σ_rows δ3
+    δ2 = (δ3·W3ᵀ) ⊙ σ'(x2);       ∂L/∂W2 = z1ᵀ·δ2;  ∂L/∂b2 = Σ_rows δ2
+    δ1 = (δ2·W2ᵀ) ⊙ σ'(x1);       ∂L/∂W1 = xᵀ·δ1;   ∂L/∂b1 = Σ_rows δ1
+
+x1, x2, x3 are the layers' pre-activations and δk = ∂L/∂xk. Every value comes from one forward
+pass (:func:`twolayer_jax.model.forward_layers`); each layer's backward reads only its own cached
+values. Pure functions; nothing is jitted here.
+"""
+
+from typing import NamedTuple
+
+from jax import Array
+
+from manual.derivatives import activation_derivative, loss_gradient
+from twolayer_jax.model import ForwardCache, Params, forward_layers
+
+
+class Deltas(NamedTuple):
+    """δk = ∂L/∂xk, the loss's gradient in each layer's pre-activation, shapes (n, h1), (n, h2),
+    (n, 1)."""
+
+    delta1: Array
+    delta2: Array
+    delta3: Array
+
+
+def output_delta(cache: ForwardCache, target: Array, output_activation: str, loss: str) -> Array:
+    """δ3 = ∂L/∂y ⊙ f'(x3)."""
+    return loss_gradient(loss, cache.y, target) * activation_derivative(output_activation, cache.x3, cache.y)
+
+
+def hidden_delta(
+    next_delta: Array, next_weights: Array, pre_activation: Array, output: Array, activation: str
+) -> Array:
+    """δk = (δk+1 · Wk+1ᵀ) ⊙ f'(xk): the next layer's delta sent back through its weights."""
+    return (next_delta @ next_weights.T) * activation_derivative(activation, pre_activation, output)
+
+
+def weight_gradient(layer_input: Array, delta: Array) -> Array:
+    """∂L/∂Wk = (layer input)ᵀ · δk, summing over the batch's rows."""
+    return layer_input.T @ delta
+
+
+def bias_gradient(delta: Array) -> Array:
+    """∂L/∂bk = Σ_rows δk: the bias is added to every row, so its gradient sums over them."""
+    return delta.sum(axis=0)
+
+
+def backward_from_cache(
+    params: Params,
+    cache: ForwardCache,
+    target: Array,
+    activation: str = "sigmoid",
+    output_activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[Params, Deltas]:
+    """The gradient pytree (same structure as ``params``) and the deltas, from a forward cache."""
+    delta3 = output_delta(cache, target, output_activation, loss)
+    delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, activation)
+    delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, activation)
+    grads = {
+        "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
+        "W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2),
+        "W3": weight_gradient(cache.z2, delta3), "b3": bias_gradient(delta3),
+    }  # fmt: skip
+    return grads, Deltas(delta1, delta2, delta3)
+
+
+def backward_with_deltas(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str = "sigmoid",
+    output_activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[Params, Deltas]:
+    """One forward pass, then :func:`backward_from_cache`: the gradients and every delta."""
+    cache = forward_layers(params, x, activation, output_activation)
+    return backward_from_cache(params, cache, y, activation, output_activation, loss)
+
+
+def backward(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str = "sigmoid",
+    output_activation: str = "sigmoid",
+    loss: str = "mse",
+) -> Params:
+    """∂L/∂params by hand: a dict with the keys and shapes of ``params``, like ``jax.grad``."""
+    return backward_with_deltas(params, x, y, activation, output_activation, loss)[0]
+
+
+def manual_gradient(activation: str, output_activation: str, loss: str):
+    """The hand-written backward pass as the engine's ``GradFn``: ``(params, x, y) -> (grads,
+    cache)``."""
+
+    def grad_fn(params: Params, x: Array, y: Array) -> tuple[Params, ForwardCache]:
+        cache = forward_layers(params, x, activation, output_activation)
+        grads, _ = backward_from_cache(params, cache, y, activation, output_activation, loss)
+        return grads, cache
+
+    return grad_fn

@@ -1,0 +1,86 @@
+"""``python -m twolayer_jax.gradcheck``: passes the real backward pass, fails a planted one at the
+right term, and refuses a bad ``--backward`` with exit code 2."""
+
+import re
+
+import pytest
+
+from twolayer_jax.cli import run_cli
+from twolayer_jax.gradcheck import main
+
+# A learner's backward pass with the lab's classic mistake in the hidden layer: σ' of x2, the
+# pre-activation, through the helper that expects the sigmoid's output.
+PLANTED = """
+from manual import Deltas
+from twolayer_jax.model import forward_layers
+
+
+def derivative_sigmoid(z):
+    return z * (1 - z)
+
+
+def backward(params, x, y, activation, output_activation, loss):
+    c = forward_layers(params, x, activation, output_activation)
+    delta3 = 2 * (c.y - y) / y.shape[0] * derivative_sigmoid(c.y)
+    delta2 = delta3 @ params["W3"].T * derivative_sigmoid(c.x2)
+    delta1 = delta2 @ params["W2"].T * derivative_sigmoid(c.z1)
+    grads = {"W3": c.z2.T @ delta3, "b3": delta3.sum(0), "W2": c.z1.T @ delta2, "b2": delta2.sum(0),
+             "W1": x.T @ delta1, "b1": delta1.sum(0)}
+    return grads, Deltas(delta1, delta2, delta3)
+"""
+
+
+def gradcheck(capsys, *argv):
+    code = run_cli(main, list(argv), "gradcheck")
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def table(out, network):
+    """The rows of one network's table, term → row text."""
+    block = out.split(f"hidden {network[0]}, output {network[1]}, loss {network[2]}\n")[1].split("\n\n")[0]
+    return {line.split()[0]: line for line in block.splitlines()[1:]}
+
+
+def test_the_real_backward_pass_passes_every_row(capsys):
+    code, out, _ = gradcheck(capsys, "--problems", "2")
+    assert code == 0 and out.rstrip().endswith("all terms pass")
+    rows = table(out, ("sigmoid", "sigmoid", "mse"))
+    assert list(rows) == ["∂W3", "∂b3", "∂W2", "∂b2", "∂W1", "∂b1", "δ3", "δ2", "δ1"]
+    for row in rows.values():
+        errors = [float(e) for e in re.findall(r"\d\.\de[-+]\d\d", row)]
+        assert row.endswith(" ok") and errors and max(errors) < 1e-6
+    assert "hidden identity, output identity, loss mse" in out  # every network the registry knows
+
+
+def test_float32_mode_shows_the_float32_error_level(capsys):
+    code, out, _ = gradcheck(capsys, "--dtype", "float32", "--problems", "1")
+    assert code == 0
+    row = table(out, ("sigmoid", "sigmoid", "mse"))["∂W1"]
+    assert 1e-6 < max(float(e) for e in re.findall(r"\d\.\de[-+]\d\d", row)) < 3e-2
+
+
+def test_a_planted_mistake_fails_with_exit_1_at_the_term_it_breaks(capsys, tmp_path):
+    planted = tmp_path / "planted_backward.py"
+    planted.write_text(PLANTED)
+    code, out, _ = gradcheck(capsys, "--problems", "1", "--backward", f"{planted}:backward")
+    assert code == 1 and out.rstrip().endswith("SOME TERMS ARE WRONG")
+    rows = table(out, ("sigmoid", "sigmoid", "mse"))
+    for right in ("∂W3", "∂b3", "δ3"):
+        assert rows[right].endswith(" ok"), rows[right]
+    for wrong in ("δ2", "∂W2", "∂b2", "δ1", "∂W1", "∂b1"):
+        assert rows[wrong].endswith("WRONG"), rows[wrong]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_colon_here", "--backward wants MODULE:FUNCTION"),
+        ("no_such_module_xyz:backward", "cannot load 'no_such_module_xyz': ModuleNotFoundError"),
+        ("manual:no_such_function", "'manual' has no function 'no_such_function'"),
+        ("missing_file.py:backward", "no file 'missing_file.py'"),
+    ],
+)
+def test_a_bad_backward_is_one_line_and_exit_2(capsys, spec, message):
+    code, out, err = gradcheck(capsys, "--backward", spec)
+    assert code == 2 and err.count("\n") == 1 and message in err and out == ""

@@ -1,0 +1,135 @@
+"""``python -m twolayer_jax.gradcheck``: the hand-written backward pass against ``jax.grad`` and
+centred finite differences, one row per parameter tensor and per delta, for every network the
+registries know (each hidden activation × each output activation × each loss).
+
+Each row shows the worst relative error over several random problems (batch sizes including 1,
+non-square widths, so a missing transpose cannot hide). Exit 0 when every row passes, 1 when
+any fails, 2 for bad usage.
+
+``--backward MODULE:FUNCTION`` (or ``path/to/file.py:FUNCTION``) checks another implementation
+with the contract of ``manual.backward_with_deltas``:
+``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``.
+"""
+
+import importlib
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+
+import jax
+
+from twolayer_jax.activations import ACTIVATIONS
+from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, run_cli
+from twolayer_jax.gradients import (
+    COLUMNS,
+    TERM_NAMES,
+    TOLERANCES,
+    BackwardFn,
+    TermCheck,
+    Tolerance,
+    check_terms,
+    passes,
+    random_problem,
+)
+from twolayer_jax.losses import LOSSES
+
+# (batch size, (h1, h2)) of the random problems, cycled: batch 1, non-square widths in both orders
+PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 5)))
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m twolayer_jax.gradcheck", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dtype", choices=tuple(TOLERANCES), default="float64")
+    parser.add_argument("--problems", type=int_at_least(1), default=3, help="random problems per network")
+    parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument("--backward", default="manual:backward_with_deltas", metavar="MODULE:FUNCTION",
+                        help="the implementation to check (default: the package's own)")  # fmt: skip
+    return parser
+
+
+def load_function(spec: str) -> BackwardFn:
+    """``module:function`` or ``file.py:function`` → the function."""
+    target, _, name = spec.rpartition(":")
+    if not target or not name:
+        raise UsageError(f"--backward wants MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
+    try:
+        if target.endswith(".py"):
+            module_spec = importlib.util.spec_from_file_location(Path(target).stem, target)
+            if module_spec is None or not Path(target).is_file():
+                raise UsageError(f"--backward: no file {target!r}")
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+    except UsageError:
+        raise
+    except Exception as error:  # the module's own failure, reported in one line
+        raise UsageError(f"--backward: cannot load {target!r}: {type(error).__name__}: {error}") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise UsageError(f"--backward: {target!r} has no function {name!r}")
+    return function
+
+
+def worst_case(checks: list[dict[str, TermCheck]]) -> dict[str, TermCheck]:
+    """Per term, the largest error of each comparison over all problems (and any note)."""
+    merged = {}
+    for name in checks[0]:
+        errors = {column: max(c[name].errors[column] for c in checks) for column in checks[0][name].errors}
+        notes = sorted({c[name].note for c in checks if c[name].note})
+        merged[name] = TermCheck(errors, "; ".join(notes))
+    return merged
+
+
+def format_table(checks: dict[str, TermCheck], tolerance: Tolerance) -> tuple[list[str], bool]:
+    widths = [max(len(column), 9) for column in COLUMNS]
+    header = "term  " + "  ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths, strict=True)) + "  verdict"
+    lines, all_pass = [header], True
+    for name, check in checks.items():
+        cells = [f"{check.errors[c]:.1e}" if c in check.errors else "-" for c in COLUMNS]
+        ok = passes(check, tolerance)
+        all_pass &= ok
+        verdict = "ok" if ok else "WRONG" + (f": {check.note}" if check.note else "")
+        row = "  ".join(f"{cell:>{w}}" for cell, w in zip(cells, widths, strict=True))
+        lines.append(f"{TERM_NAMES[name]:<4}  {row}  {verdict}")
+    return lines, all_pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    jax.config.update("jax_enable_x64", True)
+    backward_fn = load_function(args.backward)
+    tolerance = TOLERANCES[args.dtype]
+    shapes = [PROBLEM_SHAPES[i % len(PROBLEM_SHAPES)] for i in range(args.problems)]
+    keys = jax.random.split(jax.random.key(args.seed), args.problems)
+    problems = [random_problem(k, n, hidden, args.dtype) for k, (n, hidden) in zip(keys, shapes, strict=True)]
+    print(
+        f"gradient check of {args.backward} in {args.dtype}: worst relative error ‖a−b‖/max(‖a‖,‖b‖) "
+        f"over {args.problems} random problems (batch, h1xh2: "
+        + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in shapes)
+        + ")"
+    )
+    print(
+        f"a row passes when manual vs jax.grad ≤ {tolerance.analytic:.0e} and every finite-difference "
+        f"comparison ≤ {tolerance.finite_difference:.0e} (step {tolerance.step:.0e}); in float64, "
+        "≲1e-7 is right and ≳1e-2 a real mistake"
+    )
+    everything_passes = True
+    for network in itertools.product(ACTIVATIONS, ACTIVATIONS, LOSSES):
+        try:
+            checks = [check_terms(backward_fn, p, network, tolerance.step) for p in problems]
+        except Exception as error:  # the checked implementation failed on a valid input
+            print(f"\n{network}: the backward function raised {type(error).__name__}: {error}")
+            everything_passes = False
+            continue
+        lines, table_passes = format_table(worst_case(checks), tolerance)
+        everything_passes &= table_passes
+        print(f"\nhidden {network[0]}, output {network[1]}, loss {network[2]}")
+        print("\n".join(lines))
+    print("\nall terms pass" if everything_passes else "\nSOME TERMS ARE WRONG")
+    return 0 if everything_passes else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, None, "python -m twolayer_jax.gradcheck"))
