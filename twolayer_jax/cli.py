@@ -2,10 +2,11 @@
 argument types that reject bad values early, and a checked output folder."""
 
 import argparse
+import contextlib
 import math
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 USAGE_ERROR = 2
@@ -68,3 +69,25 @@ def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None, pro
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def progress_bars(enabled: bool) -> Iterator:
+    """Yields ``start(description, total) -> report(done) | None``: live bars on a terminal's stderr
+    (None, and nothing drawn, elsewhere or when not ``enabled``)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not (enabled and console.is_terminal):
+        yield lambda description, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("epochs"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def start(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda done: progress.update(task, completed=int(done))
+
+        yield start

@@ -8,11 +8,9 @@ Seed s trains from ``jax.random.key(s)``; ``--seeds S`` runs seeds ``--seed`` ..
 so any row of a study reproduces alone with ``--seed s --seeds 1``.
 """
 
-import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -26,11 +24,12 @@ from twolayer_jax.cli import (
     UsageError,
     int_at_least,
     positive_float,
+    progress_bars,
     run_cli,
     writable_dir,
 )
 from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
-from twolayer_jax.engine import HParams, ProgressFn, TrainConfig, seed_keys, train_many
+from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
@@ -108,27 +107,6 @@ def config_from_args(args) -> TrainConfig:
         grad=args.grad,
         dtype=args.dtype,
     )
-
-
-@contextlib.contextmanager
-def progress_bars(enabled: bool) -> Iterator:
-    """Yields ``start(description, total) -> ProgressFn | None``; a live bar on a terminal's stderr."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):
-        yield lambda description, total: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("epochs"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console, transient=True) as progress:
-
-        def start(description: str, total: int) -> ProgressFn:
-            task = progress.add_task(description, total=total)
-            return lambda done: progress.update(task, completed=int(done))
-
-        yield start
 
 
 def select_run(tree, index: int):

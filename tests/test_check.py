@@ -1,0 +1,286 @@
+"""``python -m twolayer_jax.check``: a mutation suite of learners' NumPy backward passes (each
+planted mistake rejected, localised to the right tensor, and the recognisable ones named), the
+robustness cases (exit 2, one-line reason), and grading many submissions."""
+
+import argparse
+import json
+import re
+
+import jax
+import numpy as np
+import pytest
+
+from twolayer_jax import check
+from twolayer_jax.cli import run_cli
+
+# A correct NumPy backward pass, written the way a student writes it. Each mutant below changes
+# one or more of its lines.
+CORRECT = """
+import numpy as np
+
+
+def sigmoid(t):
+    return 1 / (1 + np.exp(-t))
+
+
+def derivative_sigmoid(z):
+    return z * (1 - z)
+
+
+def backward(params, x, y):
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    n = x.shape[0]
+    x1 = x @ W1 + b1
+    z1 = sigmoid(x1)
+    x2 = z1 @ W2 + b2
+    z2 = sigmoid(x2)
+    x3 = z2 @ W3 + b3
+    out = sigmoid(x3)
+    dL_dout = 2 / n * (out - y)
+    delta3 = dL_dout * derivative_sigmoid(out)
+    grad_W3 = z2.T @ delta3
+    grad_b3 = delta3.sum(axis=0)
+    delta2 = (delta3 @ W3.T) * derivative_sigmoid(z2)
+    grad_W2 = z1.T @ delta2
+    grad_b2 = delta2.sum(axis=0)
+    delta1 = (delta2 @ W2.T) * derivative_sigmoid(z1)
+    grad_W1 = x.T @ delta1
+    grad_b1 = delta1.sum(axis=0)
+    grads = {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}
+    return grads
+"""
+
+WITH_DELTAS = [
+    ("    return grads", '    return grads | {"delta1": delta1, "delta2": delta2, "delta3": delta3}')
+]
+
+# name → (line replacements, first wrong term, hypothesis that must be named or None, exit code)
+MUTANTS = {
+    "sigma_prime_of_pre_activation_everywhere": (
+        [("derivative_sigmoid(out)", "derivative_sigmoid(x3)"), ("derivative_sigmoid(z2)", "derivative_sigmoid(x2)"),
+         ("derivative_sigmoid(z1)", "derivative_sigmoid(x1)")], "W3", "pre_activation_everywhere", 1),
+    "sigma_prime_of_pre_activation_hidden": (
+        [("derivative_sigmoid(z2)", "derivative_sigmoid(x2)"), ("derivative_sigmoid(z1)", "derivative_sigmoid(x1)")],
+        "W2", "pre_activation_hidden", 1),
+    "sigma_prime_of_pre_activation_output": (
+        [("derivative_sigmoid(out)", "derivative_sigmoid(x3)")], "W3", "pre_activation_output", 1),
+    "sigma_prime_twice": (
+        [("derivative_sigmoid(out)", "derivative_sigmoid(out) * derivative_sigmoid(out)"),
+         ("derivative_sigmoid(z2)", "derivative_sigmoid(z2) * derivative_sigmoid(z2)"),
+         ("derivative_sigmoid(z1)", "derivative_sigmoid(z1) * derivative_sigmoid(z1)")], "W3", "derivative_twice", 1),
+    "output_sigma_prime_forgotten": (
+        [("delta3 = dL_dout * derivative_sigmoid(out)", "delta3 = dL_dout")], "W3", "output_derivative_forgotten", 1),
+    "two_over_n_dropped": ([("2 / n * (out - y)", "(out - y)")], "W3", "two_over_n_dropped", 1),
+    "one_over_n_dropped": ([("2 / n * (out - y)", "2 * (out - y)")], "W3", "one_over_n_dropped", 1),
+    "factor_two_dropped": ([("2 / n * (out - y)", "(out - y) / n")], "W3", "factor_two_dropped", 1),
+    "two_over_n_doubled": ([("2 / n * (out - y)", "4 / n * (out - y)")], "W3", "two_over_n_doubled", 1),
+    "sign_flipped": ([("2 / n * (out - y)", "2 / n * (y - out)")], "W3", "sign_flipped", 1),
+    "cross_entropy_gradient": (
+        [("2 / n * (out - y)", "(out - y) / (out * (1 - out)) / n")], "W3", "cross_entropy_gradient", 1),
+    "bias_not_summed": ([("grad_b2 = delta2.sum(axis=0)", "grad_b2 = delta2")], "b2", "bias_not_summed_2", 2),
+    "bias_averaged": ([("grad_b1 = delta1.sum(axis=0)", "grad_b1 = delta1.mean(axis=0)")], "b1", "bias_averaged_1", 1),
+    "weight_gradient_in_the_wrong_order": (
+        [("grad_W3 = z2.T @ delta3", "grad_W3 = delta3.T @ z2")], "W3", "weight_gradient_transposed_3", 2),
+    "weight_gradient_with_another_layers_input": (
+        [("grad_W2 = z1.T @ delta2", "grad_W2 = z2.T @ delta2")], "W2", "weight_gradient_of_layer_2_uses_z2", 2),
+    "sigma_prime_from_another_layers_cache": (
+        [("derivative_sigmoid(z2)", "derivative_sigmoid(z1)")], "W2", "sigma_prime_of_layer_2_uses_z1", 1),
+    "delta_sent_back_untransposed": (
+        [("(delta2 @ W2.T)", "(delta2 @ W2)")], "W1", "weights_untransposed_1", 1),
+    "unrecognised_scaling_of_one_tensor": ([("grad_W1 = x.T @ delta1", "grad_W1 = 0.5 * x.T @ delta1")], "W1", None, 1),
+}  # fmt: skip
+
+
+def mutate(replacements) -> str:
+    source = CORRECT
+    for old, new in replacements:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """The problems and references, made once: ``grade(source_or_target) -> Report``."""
+    jax.config.update("jax_enable_x64", True)
+    problems = check.make_problems(0)
+    references = [check.reference_terms(p, "sigmoid", "sigmoid") for p in problems]
+    args = argparse.Namespace(timeout=20.0, activation="sigmoid", output_activation="sigmoid")
+
+    def grade(tmp_path, source: str, name: str = "submission.py"):
+        path = tmp_path / name
+        path.write_text(source)
+        return check.check_target(str(path), problems, references, args)
+
+    return grade
+
+
+def test_the_correct_backward_passes_on_every_batch_size_and_width(graded, tmp_path):
+    report = graded(tmp_path, CORRECT)
+    assert report.exit_code == 0 and report.verdict == "right" and not report.hints
+    assert set(report.errors) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+    assert max(report.errors.values()) < 1e-12
+    shapes = {(n, hidden) for n, hidden in check.PROBLEM_SHAPES}
+    assert {1} < {n for n, _ in shapes} and any(h1 != h2 for _, (h1, h2) in shapes)
+
+
+def test_the_correct_backward_passes_with_deltas_and_another_seed(tmp_path):
+    (tmp_path / "mine.py").write_text(mutate(WITH_DELTAS))
+    assert run_cli(check.main, [str(tmp_path / "mine.py"), "--seed", "7"], "check") == 0
+
+
+def test_the_reference_manual_backward_in_the_contract_passes(tmp_path):
+    wrapper = tmp_path / "reference.py"
+    wrapper.write_text(
+        "import jax\nimport numpy as np\nimport manual\n\njax.config.update('jax_enable_x64', True)\n\n\n"
+        "def backward(params, x, y):\n"
+        "    grads, deltas = manual.backward_with_deltas(params, x, y)\n"
+        "    return {k: np.asarray(v) for k, v in (grads | deltas._asdict()).items()}\n"
+    )
+    assert run_cli(check.main, [str(wrapper)], "check") == 0
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_each_planted_mistake_is_rejected_localised_and_named(graded, tmp_path, mutant):
+    replacements, first_wrong, hypothesis, exit_code = MUTANTS[mutant]
+    report = graded(tmp_path, mutate(replacements))
+    assert report.exit_code == exit_code, report.reason
+    named = re.search(r"(∂[Wb]\d|δ\d)(?: and \S+)? (?:is|are) wrong", report.localisation).group(1)
+    assert named == check.PRETTY[first_wrong], report.localisation
+    # the terms before the first wrong one are declared right
+    before = check.BACKWARD_ORDER[: check.BACKWARD_ORDER.index(first_wrong)]
+    assert all(report.errors[t] <= check.RIGHT for t in before if t in report.errors)
+    if hypothesis is None:
+        assert report.hints == []
+    else:
+        expected = next(h.hint for h in check_hypotheses() if h.name == hypothesis)
+        assert report.hints == [expected]
+
+
+def check_hypotheses():
+    from twolayer_jax.diagnosis import HYPOTHESES
+
+    return HYPOTHESES
+
+
+def test_returned_deltas_pin_the_wrong_term_exactly(graded, tmp_path):
+    replacements, *_ = MUTANTS["sigma_prime_of_pre_activation_hidden"]
+    report = graded(tmp_path, mutate(replacements + WITH_DELTAS))
+    assert report.localisation.startswith(
+        "δ3, ∂W3 and ∂b3 are right, δ2 is wrong: the error is in δ2 = (δ3·W3ᵀ)"
+    )
+    scaled = graded(tmp_path, mutate(MUTANTS["unrecognised_scaling_of_one_tensor"][0] + WITH_DELTAS))
+    assert scaled.localisation.endswith("∂b2 and δ1 are right, ∂W1 is wrong: the error is in ∂W1 = xᵀ·δ1")
+
+
+def test_the_cli_prints_the_table_the_place_and_the_hint(capsys, tmp_path):
+    replacements, *_ = MUTANTS["sigma_prime_of_pre_activation_hidden"]
+    (tmp_path / "mine.py").write_text(mutate(replacements))
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^∂W3 +\d\.\de-\d\d  right$", out, re.M)
+    assert re.search(r"^∂W2 +\d\.\de[+-]\d\d  WRONG$", out, re.M)
+    assert (
+        "where: ∂W3 and ∂b3 are right, ∂W2 and ∂b2 are wrong: the error is in δ2 = (δ3·W3ᵀ) ⊙ σ'(x2)" in out
+    )
+    assert "hint: σ' of the hidden layers was applied to the pre-activations" in out
+    assert out.rstrip().splitlines()[-1] == "WRONG: ∂W2 is wrong"
+
+
+# --- robustness: the function could not be run, or broke the contract → exit 2, one-line reason -
+
+
+ROBUST = {
+    "raises": (CORRECT.replace("    n = x.shape[0]", "    n = x.shape[0] // 0"), "backward raised ZeroDivisionError"),
+    "missing_keys": (CORRECT.replace('"b3": grad_b3}', "}"), "the returned dict lacks b3"),
+    "extra_keys": (CORRECT.replace('"b3": grad_b3}', '"b3": grad_b3, "W4": grad_W3}'), "unexpected keys W4"),
+    "wrong_shape": (CORRECT.replace("grad_b3 = delta3.sum(axis=0)", "grad_b3 = delta3.sum()"), "∂b3 has shape ()"),
+    "nan": (CORRECT.replace("grad_W1 = x.T @ delta1", "grad_W1 = x.T @ delta1 * np.nan"), "W1 contains NaN"),
+    "jax_arrays": (CORRECT.replace("    return grads", "    import jax.numpy as jnp\n    return {k: jnp.asarray(v) "
+                   "for k, v in grads.items()}"), "is a JAX array (return NumPy arrays"),
+    "lists": (CORRECT.replace("    return grads", "    return {k: v.tolist() for k, v in grads.items()}"),
+              "is a list, expected a NumPy array"),
+    "not_a_dict": (CORRECT.replace("    return grads", "    return list(grads.values())"),
+                   "backward returned a list, expected a dict of NumPy arrays"),
+    "slow": (CORRECT.replace("    n = x.shape[0]", "    import time; time.sleep(600)\n    n = x.shape[0]"),
+             "did not finish within"),
+    "syntax_error": (CORRECT.replace("def backward(params, x, y):", "def backward(params, x, y)"), "SyntaxError"),
+    "import_error": ("import numpyy\n" + CORRECT, "ModuleNotFoundError: No module named 'numpyy'"),
+    "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "defines no function 'backward'"),
+    "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "backward raised SystemExit"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ROBUST)
+def test_code_that_cannot_be_run_gives_exit_2_and_a_one_line_reason(capsys, tmp_path, case):
+    source, reason = ROBUST[case]
+    (tmp_path / "mine.py").write_text(source)
+    code = run_cli(check.main, [str(tmp_path / "mine.py"), "--timeout", "8"], "check")
+    out, err = capsys.readouterr()
+    assert code == 2, out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("ERROR: ") and reason in last, last
+    assert "twolayer_jax/" not in out and "twolayer_jax/" not in err  # no checker traceback
+
+
+def test_the_learners_own_traceback_is_shown(capsys, tmp_path):
+    (tmp_path / "mine.py").write_text(ROBUST["raises"][0])
+    run_cli(check.main, [str(tmp_path / "mine.py")], "check")
+    out = capsys.readouterr().out
+    assert re.search(rf'File "{tmp_path / "mine.py"}", line \d+, in backward\n +n = x.shape\[0\] // 0', out)
+    assert "ZeroDivisionError: integer division or modulo by zero" in out
+
+
+def test_a_missing_file_and_no_target_are_usage_errors(capsys, tmp_path):
+    assert run_cli(check.main, [str(tmp_path / "absent.py")], "check") == 2
+    assert "no file" in capsys.readouterr().out
+    assert run_cli(check.main, [], "check") == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_template_is_printed_and_reports_what_to_fill_in(capsys, tmp_path):
+    assert run_cli(check.main, ["--template"], "check") == 0
+    template = capsys.readouterr().out
+    assert "def backward(params, x, y):" in template
+    (tmp_path / "mine.py").write_text(template)
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 2
+    assert "ERROR: backward raised NotImplementedError: fill in delta3" in capsys.readouterr().out
+
+
+def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "alice.py").write_text(CORRECT)
+    (folder / "bob.py").write_text(mutate(MUTANTS["two_over_n_dropped"][0]))
+    (folder / "carol.py").write_text(ROBUST["not_a_dict"][0])
+    report = tmp_path / "report.json"
+    code = run_cli(check.main, [str(folder), "--json", str(report)], "check")
+    assert code == 2  # the worst verdict
+    out = capsys.readouterr().out
+    assert "3 submissions: 1 right, 1 wrong, 1 could not be run" in out
+    records = {r["target"].rsplit("/", 1)[1]: r for r in json.loads(report.read_text())}
+    assert records["alice.py"]["verdict"] == "right" and records["alice.py"]["exit_code"] == 0
+    assert records["bob.py"]["verdict"] == "wrong" and "2/n" in records["bob.py"]["hints"][0]
+    assert records["bob.py"]["errors"]["∂W3"] > 1e-3
+    assert records["carol.py"]["verdict"] == "error" and "returned a list" in records["carol.py"]["reason"]
+
+
+def test_the_diagnosis_model_of_the_correct_pass_is_jax_grad():
+    """The hypotheses are switches on lab_backward; with no switch it must be the real gradient."""
+    from twolayer_jax.diagnosis import Mistake, lab_backward, relative_error
+
+    jax.config.update("jax_enable_x64", True)
+    problem = check.make_problems(3)[2]
+    reference = check.reference_terms(problem, "sigmoid", "sigmoid")
+    variant = lab_backward(problem, problem["x"], problem["y"], "sigmoid", "sigmoid", Mistake())
+    for term, value in reference.items():
+        assert relative_error(np.asarray(variant[term]), value) < 1e-13, term
+
+
+def test_other_activations_are_checked_through_an_option(capsys, tmp_path):
+    linear_hidden = mutate([("z1 = sigmoid(x1)", "z1 = x1"), ("z2 = sigmoid(x2)", "z2 = x2"),
+                            ("* derivative_sigmoid(z2)", "* 1.0"), ("* derivative_sigmoid(z1)", "* 1.0")])  # fmt: skip
+    (tmp_path / "mine.py").write_text(linear_hidden)
+    assert run_cli(check.main, [str(tmp_path / "mine.py"), "--activation", "identity"], "check") == 0
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 1  # against the sigmoid network
+    capsys.readouterr()

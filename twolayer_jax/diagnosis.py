@@ -1,0 +1,314 @@
+"""Which term of a learner's backward pass is wrong, and which known mistake explains it.
+
+Nothing here reads the learner's source. A hint is given only when the numbers fit: each known
+mistake of LAB.md is modelled as a switch on the lab's backward pass (:func:`lab_backward`), and a
+mistake explains a learner's tensor when the switched pass reproduces that tensor, and every
+tensor before it in backward order, on every problem.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from manual.derivatives import DERIVATIVES
+from twolayer_jax.activations import get_activation
+
+# backward order, as LAB.md derives them; deltas first within each layer
+BACKWARD_ORDER = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
+PRETTY = {"W1": "∂W1", "b1": "∂b1", "W2": "∂W2", "b2": "∂b2", "W3": "∂W3", "b3": "∂b3",
+          "delta1": "δ1", "delta2": "δ2", "delta3": "δ3"}  # fmt: skip
+EQUATIONS = {
+    "delta3": "δ3 = ∂L/∂y ⊙ σ'(x3) with ∂L/∂y = (2/n)(y − ŷ)",
+    "delta2": "δ2 = (δ3·W3ᵀ) ⊙ σ'(x2)",
+    "delta1": "δ1 = (δ2·W2ᵀ) ⊙ σ'(x1)",
+    "W3": "∂W3 = z2ᵀ·δ3", "W2": "∂W2 = z1ᵀ·δ2", "W1": "∂W1 = xᵀ·δ1",
+    "b3": "∂b3 = Σ_rows δ3", "b2": "∂b2 = Σ_rows δ2", "b1": "∂b1 = Σ_rows δ1",
+}  # fmt: skip
+# relative error under which a learner's tensor counts as right: float64 gives ≈ 1e-15, a real
+# mistake ≳ 1e-2; between FLOAT32_LEVEL and RIGHT the numbers are right but computed in float32
+RIGHT = 1e-6
+FLOAT32_LEVEL = 1e-4
+FLOAT32_HINT = (
+    "the gradients agree only to float32 precision (relative error between 1e-6 and 1e-4): "
+    "something is computed in float32; the contract is float64"
+)
+
+
+def mse_gradient(output, target):
+    return 2 * (output - target) / len(output)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """Switches on the lab's backward pass; the defaults are the correct pass."""
+
+    derivative_of_pre_activation: tuple[int, ...] = ()  # layers whose σ' is fed xk, not zk
+    derivative_twice: tuple[int, ...] = ()  # layers whose σ' is multiplied in twice
+    output_derivative_forgotten: bool = False
+    loss_gradient: Callable = mse_gradient  # ∂L/∂y from (output, target)
+    bias_unsummed: tuple[int, ...] = ()  # layers whose ∂bk is δk itself, not Σ_rows δk
+    bias_averaged: tuple[int, ...] = ()  # layers whose ∂bk is the mean of δk's rows
+    weight_gradient_transposed: tuple[int, ...] = ()  # layers computing δkᵀ·input
+    weight_gradient_input: tuple[tuple[int, str], ...] = ()  # (layer, cache name) used as input
+    derivative_from: tuple[tuple[int, str], ...] = ()  # (layer, cache name) fed to that σ'
+    weights_untransposed: tuple[int, ...] = ()  # layers whose δk comes back through Wk+1, not Wk+1ᵀ
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypothesis:
+    name: str
+    hint: str
+    mistake: Mistake
+
+
+SIGMA_PRIME_OF_OUTPUT = "σ'(t) = σ(t)(1 − σ(t)) is computed from the OUTPUT z = σ(t)"
+
+
+def loss_gradient_mistake(name: str, hint: str, gradient: Callable) -> Hypothesis:
+    return Hypothesis(name, hint, Mistake(loss_gradient=gradient))
+
+
+def per_layer_mistakes() -> list[Hypothesis]:
+    """Mistakes a learner makes in one layer's own products, one hypothesis per layer."""
+    inputs = {1: "x", 2: "z1", 3: "z2"}
+    hypotheses = []
+    for k in (3, 2, 1):
+        hypotheses += [
+            Hypothesis(
+                f"bias_not_summed_{k}",
+                f"∂b{k} was not summed over the batch: ∂b{k} = Σ_rows δ{k}, one value per unit, because "
+                f"b{k} is added to every row",
+                Mistake(bias_unsummed=(k,)),
+            ),
+            Hypothesis(
+                f"bias_averaged_{k}",
+                f"∂b{k} was averaged over the batch: ∂b{k} = Σ_rows δ{k} (the 1/n is already in ∂L/∂y)",
+                Mistake(bias_averaged=(k,)),
+            ),
+            Hypothesis(
+                f"weight_gradient_transposed_{k}",
+                f"∂W{k} is transposed: ∂W{k} = {inputs[k]}ᵀ·δ{k} has the shape of W{k}; "
+                f"δ{k}ᵀ·{inputs[k]} gives its transpose",
+                Mistake(weight_gradient_transposed=(k,)),
+            ),
+        ]
+    for k in (2, 1):
+        hypotheses.append(
+            Hypothesis(
+                f"weights_untransposed_{k}",
+                f"δ{k + 1} is sent back through W{k + 1} untransposed: "
+                f"δ{k} = (δ{k + 1}·W{k + 1}ᵀ) ⊙ σ'(x{k})",
+                Mistake(weights_untransposed=(k,)),
+            )
+        )
+    return hypotheses
+
+
+HYPOTHESES = (
+    Hypothesis(
+        "pre_activation_everywhere",
+        f"σ' was applied to the pre-activations x1, x2, x3 instead of the outputs: {SIGMA_PRIME_OF_OUTPUT} "
+        "(the handout's derivative_sigmoid(x) = x·(1 − x) expects that output)",
+        Mistake(derivative_of_pre_activation=(1, 2, 3)),
+    ),
+    Hypothesis(
+        "pre_activation_hidden",
+        "σ' of the hidden layers was applied to the pre-activations x1, x2 instead of z1, z2: "
+        f"{SIGMA_PRIME_OF_OUTPUT}",
+        Mistake(derivative_of_pre_activation=(1, 2)),
+    ),
+    Hypothesis(
+        "pre_activation_output",
+        f"the output layer's σ' was applied to the pre-activation x3 instead of y: {SIGMA_PRIME_OF_OUTPUT}",
+        Mistake(derivative_of_pre_activation=(3,)),
+    ),
+    Hypothesis(
+        "derivative_twice",
+        "σ' is multiplied in twice: each δk takes exactly one factor σ'(xk)",
+        Mistake(derivative_twice=(1, 2, 3)),
+    ),
+    Hypothesis(
+        "output_derivative_forgotten",
+        "the output layer's σ' is missing: δ3 = ∂L/∂y ⊙ σ'(x3), not ∂L/∂y",
+        Mistake(output_derivative_forgotten=True),
+    ),
+    loss_gradient_mistake(
+        "two_over_n_dropped",
+        "∂L/∂y lacks the factor 2/n: for L = mean((y − ŷ)²), ∂L/∂y = (2/n)(y − ŷ), not (y − ŷ)",
+        lambda out, target: out - target,
+    ),
+    loss_gradient_mistake(
+        "one_over_n_dropped",
+        "∂L/∂y lacks the 1/n of the mean: ∂L/∂y = (2/n)(y − ŷ), not 2(y − ŷ)",
+        lambda out, target: 2 * (out - target),
+    ),
+    loss_gradient_mistake(
+        "factor_two_dropped",
+        "∂L/∂y lacks the 2 of the square: ∂L/∂y = (2/n)(y − ŷ), not (y − ŷ)/n",
+        lambda out, target: (out - target) / len(out),
+    ),
+    loss_gradient_mistake(
+        "two_over_n_doubled",
+        "∂L/∂y is twice too large: ∂L/∂y = (2/n)(y − ŷ), not (4/n)(y − ŷ)",
+        lambda out, target: 4 * (out - target) / len(out),
+    ),
+    loss_gradient_mistake(
+        "sign_flipped",
+        "∂L/∂y has the wrong sign: it is (2/n)(y − ŷ) with y the network's output and ŷ the label",
+        lambda out, target: 2 * (target - out) / len(out),
+    ),
+    loss_gradient_mistake(
+        "cross_entropy_gradient",
+        "this is the gradient of binary cross-entropy (δ3 = (y − ŷ)/n), not of the lab's MSE loss",
+        lambda out, target: (out - target) / (out * (1 - out) * len(out)),
+    ),
+    Hypothesis(
+        "weight_gradient_of_layer_2_uses_z2",
+        "∂W2 uses layer 2's own output z2 as its input; layer 2's input is z1: ∂W2 = z1ᵀ·δ2",
+        Mistake(weight_gradient_input=((2, "z2"),)),
+    ),
+    Hypothesis(
+        "sigma_prime_of_layer_2_uses_z1",
+        "δ2's σ' uses layer 1's cached output z1; it belongs to layer 2: δ2 = (δ3·W3ᵀ) ⊙ σ'(x2), from z2",
+        Mistake(derivative_from=((2, "z1"),)),
+    ),
+    Hypothesis(
+        "sigma_prime_of_layer_1_uses_z2",
+        "δ1's σ' uses layer 2's cached output z2; it belongs to layer 1: δ1 = (δ2·W2ᵀ) ⊙ σ'(x1), from z1",
+        Mistake(derivative_from=((1, "z2"),)),
+    ),
+    *per_layer_mistakes(),
+)
+
+
+def lab_backward(
+    params: dict, x: np.ndarray, y: np.ndarray, activation: str, output_activation: str, mistake: Mistake
+) -> dict[str, np.ndarray]:
+    """LAB.md's forward and backward pass in NumPy float64, with ``mistake``'s switches applied:
+    the six gradients and the three deltas."""
+    hidden, output = get_activation(activation), get_activation(output_activation)
+    cache = {"x": x}
+    cache["x1"] = x @ params["W1"] + params["b1"]
+    cache["z1"] = np.asarray(hidden(cache["x1"]))
+    cache["x2"] = cache["z1"] @ params["W2"] + params["b2"]
+    cache["z2"] = np.asarray(hidden(cache["x2"]))
+    cache["x3"] = cache["z2"] @ params["W3"] + params["b3"]
+    cache["z3"] = np.asarray(output(cache["x3"]))
+    names = {1: activation, 2: activation, 3: output_activation}
+    layer_input = {1: "x", 2: "z1", 3: "z2"}
+
+    def sigma_prime(layer: int) -> np.ndarray:
+        derivative = DERIVATIVES[names[layer]]
+        source = dict(mistake.derivative_from).get(layer)
+        if source is None:
+            wrong_quantity = derivative.takes == "output" and layer in mistake.derivative_of_pre_activation
+            use_output = derivative.takes == "output" and not wrong_quantity
+            source = f"z{layer}" if use_output else f"x{layer}"
+        value = np.asarray(derivative.fn(cache[source]))
+        return value**2 if layer in mistake.derivative_twice else value
+
+    deltas = {3: mistake.loss_gradient(cache["z3"], y)}
+    if not mistake.output_derivative_forgotten:
+        deltas[3] = deltas[3] * sigma_prime(3)
+    for k in (2, 1):
+        weights = params[f"W{k + 1}"]
+        back = weights if k in mistake.weights_untransposed else weights.T
+        deltas[k] = (deltas[k + 1] @ back) * sigma_prime(k)
+
+    result = {}
+    for layer, delta in deltas.items():
+        source = cache[dict(mistake.weight_gradient_input).get(layer, layer_input[layer])]
+        weight = delta.T @ source if layer in mistake.weight_gradient_transposed else source.T @ delta
+        bias = delta.sum(axis=0)
+        if layer in mistake.bias_unsummed:
+            bias = delta
+        elif layer in mistake.bias_averaged:
+            bias = delta.mean(axis=0)
+        result |= {f"W{layer}": weight, f"b{layer}": bias, f"delta{layer}": delta}
+    return result
+
+
+def relative_error(mine: np.ndarray, reference: np.ndarray) -> float:
+    """``‖a − b‖ / max(‖a‖, ‖b‖)``; inf for a shape mismatch; 0 when both are zero."""
+    if np.shape(mine) != np.shape(reference):
+        return float("inf")
+    scale = max(np.linalg.norm(mine), np.linalg.norm(reference))
+    return 0.0 if scale == 0 else float(np.linalg.norm(mine - reference) / scale)
+
+
+def first_wrong(wrong: set[str]) -> str | None:
+    return next((term for term in BACKWARD_ORDER if term in wrong), None)
+
+
+def localise(wrong: set[str], returned: set[str]) -> str:
+    """Name the first wrong term in backward order and where its error must be."""
+    term = first_wrong(wrong)
+    if term is None:
+        return ""
+    layer = term[-1]
+    right_before = [PRETTY[t] for t in BACKWARD_ORDER[: BACKWARD_ORDER.index(term)] if t in returned]
+    prefix = ""
+    if right_before:
+        listed = (
+            ", ".join(right_before[:-1]) + " and " + right_before[-1]
+            if len(right_before) > 1
+            else right_before[0]
+        )
+        prefix = f"{listed} {'are' if len(right_before) > 1 else 'is'} right, "
+    weight, bias, delta = f"W{layer}", f"b{layer}", f"delta{layer}"
+    if term == delta:
+        return f"{prefix}{PRETTY[delta]} is wrong: the error is in {EQUATIONS[delta]}"
+    if delta in returned:  # δk was checked and is right, so the error is in this very product
+        return f"{prefix}{PRETTY[term]} is wrong: the error is in {EQUATIONS[term]}"
+    if weight in wrong and bias in wrong:
+        return f"{prefix}{PRETTY[weight]} and {PRETTY[bias]} are wrong: the error is in {EQUATIONS[delta]}"
+    # only one of the pair is wrong: the other uses the same δk and is right, so δk is right
+    other = bias if term == weight else weight
+    return (
+        f"{prefix}{PRETTY[term]} is wrong; {PRETTY[other]} uses the same {PRETTY[delta]} and is right, "
+        f"so the error is in {EQUATIONS[term]}"
+    )
+
+
+def matching_hypotheses(
+    learner: list[dict[str, np.ndarray]],
+    problems: list[dict[str, np.ndarray]],
+    references: list[dict[str, np.ndarray]],
+    wrong: set[str],
+    activation: str,
+    output_activation: str,
+) -> list[Hypothesis]:
+    """The known mistakes that reproduce the learner's numbers on every problem.
+
+    Preferred: mistakes that reproduce every returned tensor. Failing those (a learner may make
+    two mistakes), mistakes that reproduce the first wrong tensor and every tensor before it. A
+    mistake must also change that first wrong tensor on these problems, or it proves nothing."""
+    term = first_wrong(wrong)
+    if term is None:
+        return []
+    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
+    up_to_first = returned[: returned.index(term) + 1]
+    explains_all, explains_first = [], []
+    for hypothesis in HYPOTHESES:
+        try:
+            mistake = hypothesis.mistake
+            variants = [
+                lab_backward(p, p["x"], p["y"], activation, output_activation, mistake) for p in problems
+            ]
+        except ValueError:  # the mistake cannot even run on these shapes, so it is not what happened
+            continue
+        pairs = list(zip(learner, variants, strict=True))
+        if not any(
+            relative_error(v[term], r[term]) > RIGHT for v, r in zip(variants, references, strict=True)
+        ):
+            continue
+
+        def reproduces(terms: list[str], pairs=pairs) -> bool:
+            return all(relative_error(mine[t], variant[t]) <= RIGHT for mine, variant in pairs for t in terms)
+
+        if reproduces(returned):
+            explains_all.append(hypothesis)
+        elif reproduces(up_to_first):
+            explains_first.append(hypothesis)
+    return explains_all or explains_first
