@@ -23,8 +23,15 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from twolayer_jax.activations import ACTIVATIONS
-from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, positive_float, progress_bars, run_cli
+from twolayer_jax.cli import (
+    OneLineParser,
+    UsageError,
+    add_activation_flags,
+    int_at_least,
+    positive_float,
+    progress_bars,
+    run_cli,
+)
 from twolayer_jax.diagnosis import (
     BACKWARD_ORDER,
     FLOAT32_HINT,
@@ -190,7 +197,10 @@ def targets_from(paths: list[str]) -> list[str]:
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="python -m twolayer_jax.check", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(
+        prog="python -m twolayer_jax.check",
+        description="Check a learner's own NumPy backward pass and say which term is wrong.",
+    )
     parser.add_argument(
         "targets",
         nargs="*",
@@ -201,14 +211,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write one record per submission")
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per submission")
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random problems")
-    parser.add_argument(
-        "--activation",
-        choices=tuple(ACTIVATIONS),
-        default="sigmoid",
-        help="the hidden layers' activation the learner implemented",
-    )
-    parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
-    return parser  # fmt: skip
+    add_activation_flags(parser, "the hidden layers' activation the learner implemented")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

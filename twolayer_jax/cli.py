@@ -38,6 +38,14 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> None:
+    """``--activation`` (hidden layers) and ``--output-activation``, from the activation registry."""
+    from twolayer_jax.activations import ACTIVATIONS
+
+    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help=hidden_help)
+    parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

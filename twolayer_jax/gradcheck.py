@@ -39,7 +39,10 @@ PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="python -m twolayer_jax.gradcheck", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(
+        prog="python -m twolayer_jax.gradcheck",
+        description="The hand-written backward pass against jax.grad and finite differences.",
+    )
     parser.add_argument("--dtype", choices=tuple(TOLERANCES), default="float64")
     parser.add_argument("--problems", type=int_at_least(1), default=3, help="random problems per network")
     parser.add_argument("--seed", type=int_at_least(0), default=0)

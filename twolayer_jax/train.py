@@ -18,10 +18,10 @@ import jax
 import numpy as np
 
 from twolayer_jax import formats
-from twolayer_jax.activations import ACTIVATIONS
 from twolayer_jax.cli import (
     OneLineParser,
     UsageError,
+    add_activation_flags,
     int_at_least,
     positive_float,
     progress_bars,
@@ -74,13 +74,7 @@ def build_parser() -> OneLineParser:
         default=None,
         help="epochs between training lines (default: epochs/10)",
     )
-    parser.add_argument(
-        "--activation",
-        choices=tuple(ACTIVATIONS),
-        default="sigmoid",
-        help="hidden layers' activation (identity: the lab's no-activation network)",
-    )
-    parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
+    add_activation_flags(parser, "hidden layers' activation (identity: the lab's no-activation network)")
     parser.add_argument(
         "--grad",
         choices=tuple(GRADIENTS),
@@ -90,7 +84,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser  # fmt: skip
+    return parser
 
 
 def config_from_args(args) -> TrainConfig:
