@@ -207,6 +207,8 @@ ROBUST = {
     "syntax_error": (CORRECT.replace("def backward(params, x, y):", "def backward(params, x, y)"), "SyntaxError"),
     "import_error": ("import numpyy\n" + CORRECT, "ModuleNotFoundError: No module named 'numpyy'"),
     "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "defines no function 'backward'"),
+    "complex": (CORRECT.replace("    return grads", "    return {k: v + 0j for k, v in grads.items()}"), "has dtype complex128"),
+    "reads_stdin": (CORRECT.replace("    n = x.shape[0]", "    n = int(input())"), "backward raised EOFError"),
     "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "backward raised SystemExit"),
 }  # fmt: skip
 

@@ -231,7 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     with progress_bars(len(targets) > 1) as start:
         advance = start("checking submissions", len(targets)) or (lambda done: None)
         for done, target in enumerate(targets, start=1):
-            reports.append(check_target(target, problems, references, args))
+            try:
+                reports.append(check_target(target, problems, references, args))
+            except Exception as error:  # a checker bug must not stop the grading of the others
+                reason = (
+                    f"the checker could not analyse it ({type(error).__name__}: {error}); please report this"
+                )
+                reports.append(Report(target, ERROR_EXIT, reason))
             advance(done)
     for report in reports:
         if len(reports) > 1:

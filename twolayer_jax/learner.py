@@ -51,7 +51,9 @@ def run_learner(target: str, problems: list[dict[str, np.ndarray]], timeout: flo
             np.savez(run_dir / f"problem_{i}.npz", **problem)
         command = [sys.executable, "-m", "twolayer_jax.learner", target, str(run_dir), str(len(problems))]
         try:
-            completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            completed = subprocess.run(
+                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             return LearnerRun("timeout", f"the function did not finish within {timeout:g} s", "", [])
         status_file = run_dir / "status.json"
@@ -139,7 +141,7 @@ def validate(returned) -> tuple[dict[str, np.ndarray], str]:
     for key, value in returned.items():
         if not isinstance(value, np.ndarray | np.generic):
             return {}, f"{key} is {describe_type(value)}, expected a NumPy array"
-        if not np.issubdtype(value.dtype, np.number):
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
             return {}, f"{key} has dtype {value.dtype}, expected float64 numbers"
         if not np.all(np.isfinite(value)):
             return {}, f"{key} contains NaN or inf"
