@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from jax import Array
 
-from manual.derivatives import activation_derivative, loss_gradient
+from manual.derivatives import activation_derivative, output_delta
 from twolayer_jax.model import ForwardCache, Params, forward_layers
 
 
@@ -24,11 +24,6 @@ class Deltas(NamedTuple):
     delta1: Array
     delta2: Array
     delta3: Array
-
-
-def output_delta(cache: ForwardCache, target: Array, output_activation: str, loss: str) -> Array:
-    """δ3 = ∂L/∂y ⊙ f'(x3)."""
-    return loss_gradient(loss, cache.y, target) * activation_derivative(output_activation, cache.x3, cache.y)
 
 
 def hidden_delta(
@@ -57,7 +52,7 @@ def backward_from_cache(
     loss: str = "mse",
 ) -> tuple[Params, Deltas]:
     """The gradient pytree (same structure as ``params``) and the deltas, from a forward cache."""
-    delta3 = output_delta(cache, target, output_activation, loss)
+    delta3 = output_delta(loss, cache, target, output_activation)
     delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, activation)
     delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, activation)
     grads = {

@@ -62,7 +62,18 @@ def problems(dtype=jnp.float64):
 
 
 @pytest.mark.parametrize("term", TERMS)
-@pytest.mark.parametrize("network", [NETWORK, ("identity", "sigmoid", "mse"), ("sigmoid", "identity", "mse")])
+@pytest.mark.parametrize(
+    "network",
+    [
+        NETWORK,
+        ("identity", "sigmoid", "mse"),
+        ("sigmoid", "identity", "mse"),
+        ("tanh", "sigmoid", "bce"),
+        ("leaky_relu:0.1", "sigmoid", "mse"),
+        ("gelu", "elu", "mse"),
+    ],
+    ids="/".join,
+)
 def test_each_term_of_the_derivation_matches_autodiff(term, network):
     for problem in problems():
         assert_term_matches(term, problem, network)
@@ -86,7 +97,7 @@ def test_float32_terms_agree_to_float32_rounding():
     h1=st.integers(1, 128),
     h2=st.integers(1, 128),
     seed=st.integers(0, 2**31 - 1),
-    activation=st.sampled_from(["sigmoid", "identity"]),
+    activation=st.sampled_from(["sigmoid", "identity", "tanh", "relu", "gelu"]),
 )
 def test_every_term_matches_for_random_batches_widths_and_params(n, h1, h2, seed, activation):
     rng = np.random.default_rng(seed)  # NumPy draws: no compilation per example
@@ -136,15 +147,15 @@ PLANTED = {
         "delta3",
     ),
     "the 2/n of the MSE gradient dropped": (
-        derivatives.LOSS_GRADIENTS,
+        derivatives.OUTPUT_DELTAS,
         "mse",
-        lambda output, target: output - target,
+        lambda cache, target, out: (cache.y - target) * derivatives.sigmoid_derivative_from_output(cache.y),
         "delta3",
     ),
     "the 2/n of the MSE gradient doubled": (
-        derivatives.LOSS_GRADIENTS,
+        derivatives.OUTPUT_DELTAS,
         "mse",
-        lambda output, target: 4 * (output - target) / output.size,
+        lambda cache, target, out: 2 * derivatives.mse_output_delta(cache, target, out),
         "delta3",
     ),
 }

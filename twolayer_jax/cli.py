@@ -38,12 +38,31 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def activation_spec(text: str) -> str:
+    """An argparse type for activation specs (``tanh``, ``leaky_relu:0.2``)."""
+    from twolayer_jax.activations import parse_activation
+
+    try:
+        parse_activation(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> None:
     """``--activation`` (hidden layers) and ``--output-activation``, from the activation registry."""
     from twolayer_jax.activations import ACTIVATIONS
 
-    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help=hidden_help)
-    parser.add_argument("--output-activation", choices=tuple(ACTIVATIONS), default="sigmoid")
+    names = ", ".join(ACTIVATIONS)
+    parser.add_argument(
+        "--activation",
+        type=activation_spec,
+        default="sigmoid",
+        metavar="NAME",
+        help=f"{hidden_help}; one of {names} (leaky_relu:SLOPE sets its slope)",
+    )
+    parser.add_argument("--output-activation", type=activation_spec, default="sigmoid", metavar="NAME",
+                        help="the output layer's activation (default sigmoid)")  # fmt: skip
 
 
 def positive_float(text: str) -> float:

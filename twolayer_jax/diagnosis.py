@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from manual.derivatives import DERIVATIVES
-from twolayer_jax.activations import get_activation
+from twolayer_jax.activations import get_activation, parse_activation
 
 # backward order, as LAB.md derives them; deltas first within each layer
 BACKWARD_ORDER = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
@@ -199,13 +199,15 @@ def lab_backward(
     layer_input = {1: "x", 2: "z1", 3: "z2"}
 
     def sigma_prime(layer: int) -> np.ndarray:
-        derivative = DERIVATIVES[names[layer]]
+        name, parameter = parse_activation(names[layer])
+        derivative = DERIVATIVES[name]
         source = dict(mistake.derivative_from).get(layer)
         if source is None:
             wrong_quantity = derivative.takes == "output" and layer in mistake.derivative_of_pre_activation
             use_output = derivative.takes == "output" and not wrong_quantity
             source = f"z{layer}" if use_output else f"x{layer}"
-        value = np.asarray(derivative.fn(cache[source]))
+        arguments = (cache[source],) if parameter is None else (cache[source], parameter)
+        value = np.asarray(derivative.fn(*arguments))
         return value**2 if layer in mistake.derivative_twice else value
 
     deltas = {3: mistake.loss_gradient(cache["z3"], y)}

@@ -23,9 +23,9 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from twolayer_jax.activations import ACTIVATIONS
+from twolayer_jax.activations import parse_activation
 from twolayer_jax.gradients import GRADIENTS, GradFn
-from twolayer_jax.losses import LOSSES, get_loss
+from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_params
 from twolayer_jax.registry import lookup
 
@@ -73,9 +73,11 @@ class TrainConfig:
             raise ValueError(f"hidden must be two positive widths, got {self.hidden}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        lookup(ACTIVATIONS, "activation", self.activation)
-        lookup(ACTIVATIONS, "activation", self.output_activation)
+        parse_activation(self.activation)
+        parse_activation(self.output_activation)
         lookup(LOSSES, "loss", self.loss)
+        if self.loss in NEEDS_SIGMOID_OUTPUT and self.output_activation != "sigmoid":
+            raise ValueError(f"loss {self.loss!r} needs a sigmoid output, got {self.output_activation!r}")
         lookup(OPTIMIZERS, "optimizer", self.optimizer)
         lookup(GRADIENTS, "gradient", self.grad)
 

@@ -1,15 +1,13 @@
 """Losses by name. Each takes the output layer's pre-activation ``logits``, the network's
 ``output`` (the output activation of the logits) and the 0/1 ``target``, all (n, 1), and returns
-a scalar.
-
-Both views are passed so that a loss that must be computed from logits to stay finite, such as
-binary cross-entropy (``optax.sigmoid_binary_cross_entropy(logits, target).mean()``), is one more
-entry here, beside the lab's MSE, which is a function of the output.
+a scalar. Both views are passed because cross-entropy must be computed from the logits to stay
+finite, while the lab's MSE is a function of the output.
 """
 
 from collections.abc import Callable
 
 import jax.numpy as jnp
+import optax
 from jax import Array
 
 from twolayer_jax.registry import lookup
@@ -24,9 +22,21 @@ def mse(logits: Array, output: Array, target: Array) -> Array:
     return jnp.mean((output - target) ** 2)
 
 
+def bce(logits: Array, output: Array, target: Array) -> Array:
+    """Binary cross-entropy of a sigmoid output, from the logits: ``mean(softplus(t) − ŷ·t)``,
+    finite even where σ(t) rounds to 0 or 1 (the output is then only used by the caller for
+    accuracy). Needs a sigmoid output activation."""
+    del output  # log σ(t) from σ(t) would lose everything once σ(t) rounds to 0 or 1
+    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, target))
+
+
 LOSSES: dict[str, Loss] = {
     "mse": mse,
+    "bce": bce,
 }
+
+# losses that interpret the logits through a sigmoid, so the output activation must be one
+NEEDS_SIGMOID_OUTPUT = frozenset({"bce"})
 
 
 def get_loss(name: str) -> Loss:
