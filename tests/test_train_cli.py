@@ -99,6 +99,19 @@ def test_manual_gradients_train_through_the_same_engine(capsys, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["grad"] == "manual"
 
 
+def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
+    code, out, _ = train_cli(
+        capsys, "--dataset", "xor", "--optimizer", "adam", "--optimizer-impl", "manual", "--lr", "0.01",
+        "--b2", "0.99", "--activation", "leaky_relu:0.1", "--loss", "bce", "--epochs", "200",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0 and "leaky_relu:0.1/sigmoid, bce, adam (manual)" in out
+    assert out.count("accuracy=100.00%") == 1
+    config = json.loads((tmp_path / "metrics.json").read_text())["config"]
+    assert (config["optimizer"], config["optimizer_impl"], config["loss"]) == ("adam", "manual", "bce")
+    assert (config["activation"], config["b2"], config["lr"]) == ("leaky_relu:0.1", 0.99, 0.01)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -116,6 +129,15 @@ def test_manual_gradients_train_through_the_same_engine(capsys, tmp_path):
         (["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--grad", "guess"], "argument --grad: invalid choice: 'guess'"),
+        (["--optimizer", "lion"], "argument --optimizer: invalid choice: 'lion'"),
+        (["--momentum", "1.5"], "argument --momentum: must be in [0, 1), got 1.5"),
+        (["--weight-decay", "-1"], "argument --weight-decay: must be in [0, inf)"),
+        (["--activation", "tanh:2"], "argument --activation: activation 'tanh' takes no parameter"),
+        (["--activation", "swish"], "argument --activation: unknown activation 'swish'"),
+        (
+            ["--loss", "bce", "--output-activation", "identity"],
+            "--loss bce needs --output-activation sigmoid",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):

@@ -75,6 +75,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+def number_in(low: float, high: float, closed_high: bool = False) -> Callable[[str], float]:
+    """An argparse type for numbers in [low, high) (or [low, high])."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        inside = low <= value <= high if closed_high else low <= value < high
+        if not inside:
+            raise argparse.ArgumentTypeError(
+                f"must be in [{low:g}, {high:g}{']' if closed_high else ')'}, got {text}"
+            )
+        return value
+
+    return parse
+
+
+fraction = number_in(0.0, 1.0)  # momentum and moving-average rates
+non_negative_float = number_in(0.0, math.inf, closed_high=False)
+
+
 def writable_dir(path: Path) -> Path:
     """Create ``path`` if needed and prove a file can be written there, before any long work."""
     try:

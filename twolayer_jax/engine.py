@@ -23,23 +23,18 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
+from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax.activations import parse_activation
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_params
+from twolayer_jax.optimizers import OPTIMIZERS, HParams
 from twolayer_jax.registry import lookup
 
 ProgressFn = Callable[[int], None]
 
 # How many times per run a progress hook hears from the compiled program.
 PROGRESS_TICKS = 100
-
-
-class HParams(NamedTuple):
-    """Numeric hyper-parameters: traced, so sweeping them never recompiles. Each field is a
-    scalar shared by every run or an array with one value per run."""
-
-    lr: ArrayLike = 1.0
 
 
 class TrainResult(NamedTuple):
@@ -62,6 +57,7 @@ class TrainConfig:
     output_activation: str = "sigmoid"
     loss: str = "mse"
     optimizer: str = "sgd"
+    optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
     grad: str = "autodiff"
     dtype: str = "float32"
 
@@ -78,14 +74,16 @@ class TrainConfig:
         lookup(LOSSES, "loss", self.loss)
         if self.loss in NEEDS_SIGMOID_OUTPUT and self.output_activation != "sigmoid":
             raise ValueError(f"loss {self.loss!r} needs a sigmoid output, got {self.output_activation!r}")
-        lookup(OPTIMIZERS, "optimizer", self.optimizer)
+        lookup(
+            lookup(OPTIMIZER_IMPLS, "optimizer implementation", self.optimizer_impl),
+            "optimizer",
+            self.optimizer,
+        )
         lookup(GRADIENTS, "gradient", self.grad)
 
 
-# name → factory(hparams) → optax optimizer; optax.sgd is the lab's plain gradient descent.
-OPTIMIZERS: dict[str, Callable[[HParams], optax.GradientTransformation]] = {
-    "sgd": lambda hparams: optax.sgd(hparams.lr),
-}
+# implementation → optimizer name → factory(hparams) → an optax-shaped (init, update) pair
+OPTIMIZER_IMPLS = {"optax": OPTIMIZERS, "manual": MANUAL_OPTIMIZERS}
 
 
 def require_dtype(dtype: str) -> jnp.dtype:
@@ -131,7 +129,7 @@ def make_train(
     def train(key: Array, hparams: HParams, x: Array, y: Array) -> TrainResult:
         x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
         hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
-        optimizer = OPTIMIZERS[config.optimizer](hparams)
+        optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
         params = init_params(key, config.hidden, dtype)
 
         def epoch(carry, index):

@@ -22,16 +22,20 @@ from twolayer_jax.cli import (
     OneLineParser,
     UsageError,
     add_activation_flags,
+    fraction,
     int_at_least,
+    non_negative_float,
     positive_float,
     progress_bars,
     run_cli,
     writable_dir,
 )
 from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
-from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
+from twolayer_jax.engine import TrainConfig, seed_keys, train_many
 from twolayer_jax.gradients import GRADIENTS
+from twolayer_jax.losses import LOSSES
 from twolayer_jax.model import forward, predict_labels
+from twolayer_jax.optimizers import OPTIMIZERS, HParams
 from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
 
 DEFAULT_EPOCHS = 5000
@@ -81,6 +85,47 @@ def build_parser() -> OneLineParser:
         default="autodiff",
         help="autodiff: jax.grad; manual: the hand-written backward pass of manual/",
     )
+    parser.add_argument(
+        "--loss",
+        choices=tuple(LOSSES),
+        default="mse",
+        help="mse (the lab's) or bce: cross-entropy from the logits (sigmoid output)",
+    )
+    optimizer = parser.add_argument_group("optimizer")
+    optimizer.add_argument(
+        "--optimizer",
+        choices=tuple(OPTIMIZERS),
+        default="sgd",
+        help="sgd is the lab's plain gradient descent",
+    )
+    optimizer.add_argument(
+        "--optimizer-impl",
+        choices=("optax", "manual"),
+        default="optax",
+        help="optax, or the hand-written twins of manual/optimizers.py",
+    )
+    defaults = HParams()
+    for name, meaning in (
+        ("momentum", "momentum, nesterov"),
+        ("b1", "adam, adamw"),
+        ("b2", "adam, adamw"),
+        ("decay", "rmsprop's average of squares"),
+    ):
+        optimizer.add_argument(
+            f"--{name}",
+            type=fraction,
+            default=defaults._asdict()[name],
+            help=f"{meaning} (default {defaults._asdict()[name]})",
+        )
+    optimizer.add_argument(
+        "--eps", type=positive_float, default=defaults.eps, help="adagrad, rmsprop, adam(w)"
+    )
+    optimizer.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=defaults.weight_decay,
+        help=f"adamw (default {defaults.weight_decay})",
+    )
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -93,14 +138,23 @@ def config_from_args(args) -> TrainConfig:
     hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
     if args.lr > float(np.finfo(args.dtype).max):
         raise UsageError(f"--lr {args.lr} does not fit in {args.dtype}")
+    if args.loss == "bce" and args.output_activation != "sigmoid":
+        raise UsageError(f"--loss bce needs --output-activation sigmoid, got {args.output_activation}")
     return TrainConfig(
         epochs=args.epochs,
         hidden=hidden,
         activation=args.activation,
         output_activation=args.output_activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        optimizer_impl=args.optimizer_impl,
         grad=args.grad,
         dtype=args.dtype,
     )
+
+
+def hparams_from_args(args) -> HParams:
+    return HParams(**{name: getattr(args, name) for name in HParams._fields})
 
 
 def select_run(tree, index: int):
@@ -129,8 +183,8 @@ def describe(dataset: Dataset, config: TrainConfig, args, seeds: list[int]) -> s
     h1, h2 = config.hidden
     return (
         f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, hidden {h1}x{h2}, lr {args.lr}, "
-        f"{config.epochs} epochs, {config.activation}/{config.output_activation}, {config.optimizer}, "
-        f"{config.grad} gradients, {config.dtype}"
+        f"{config.epochs} epochs, {config.activation}/{config.output_activation}, {config.loss}, "
+        f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.dtype}"
     )
 
 
@@ -141,7 +195,7 @@ def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, seeds), flush=True)
     progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", config.epochs)
-    result = train_many(config, seed_keys(args.seed, args.seeds), HParams(lr=args.lr),
+    result = train_many(config, seed_keys(args.seed, args.seeds), hparams_from_args(args),
                         dataset.x, dataset.y, progress=progress)  # fmt: skip
     runs = summarise(seeds, result)
     shown = representative_index(runs)
@@ -199,13 +253,14 @@ def main(argv: list[str] | None = None) -> int:
         for dataset in datasets:
             results[dataset.name] = train_dataset(dataset, config, args, start_progress)
             print()
+    run_settings = {"seeds": args.seeds, "seed": args.seed, "data_seed": args.data_seed,
+                    "linear_points": args.linear_points}  # fmt: skip
     metrics = {
-        "config": {**dataclasses.asdict(config), "lr": args.lr, "seeds": args.seeds, "seed": args.seed,
-                   "data_seed": args.data_seed, "linear_points": args.linear_points},
+        "config": dataclasses.asdict(config) | hparams_from_args(args)._asdict() | run_settings,
         "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
         "device": str(jax.devices()[0].device_kind),
         "results": results,
-    }  # fmt: skip
+    }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {args.out}/metrics.json and the figures of {', '.join(results)}")
     return 0

@@ -1,0 +1,86 @@
+"""Each hand-written optimizer of ``manual/optimizers.py`` against its optax twin, and training
+with every optimizer's state vmapped over seeds."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from manual import optimizers as manual_optimizers
+from twolayer_jax import data
+from twolayer_jax.engine import TrainConfig, seed_keys, train_many
+from twolayer_jax.gradients import relative_error
+from twolayer_jax.model import init_params
+from twolayer_jax.optimizers import OPTIMIZERS, HParams
+
+# non-default values, so a hyper-parameter read from the wrong field shows
+HPARAMS = HParams(lr=0.05, momentum=0.8, b1=0.85, b2=0.99, eps=1e-6, decay=0.7, weight_decay=0.03)
+
+
+def gradient_stream(params, steps, key):
+    """``steps`` random gradients shaped like ``params``, some entries exactly zero."""
+    for step_key in jax.random.split(key, steps):
+        leaves = jax.random.split(step_key, len(params))
+        grads = {
+            k: jax.random.normal(leaf, v.shape, v.dtype)
+            for (k, v), leaf in zip(params.items(), leaves, strict=True)
+        }
+        yield {k: jnp.where(jnp.abs(g) < 0.05, 0.0, g) for k, g in grads.items()}
+
+
+def test_both_implementations_know_the_same_optimizers():
+    assert list(manual_optimizers.OPTIMIZERS) == list(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_manual_optimizer_matches_optax_for_100_steps(name):
+    params = init_params(jax.random.key(0), (5, 3), jnp.float64)
+    mine, theirs = manual_optimizers.OPTIMIZERS[name](HPARAMS), OPTIMIZERS[name](HPARAMS)
+    mine_state, their_state = mine.init(params), theirs.init(params)
+    mine_params, their_params = params, params
+    update_mine, update_theirs = jax.jit(mine.update), jax.jit(theirs.update)
+    for step, grads in enumerate(gradient_stream(params, 100, jax.random.key(1))):
+        mine_updates, mine_state = update_mine(grads, mine_state, mine_params)
+        their_updates, their_state = update_theirs(grads, their_state, their_params)
+        for key in params:
+            error = relative_error(mine_updates[key], their_updates[key])
+            assert error <= 1e-12, f"{name}, step {step}, {key}: {error:.1e}"
+        mine_params = optax.apply_updates(mine_params, mine_updates)
+        their_params = optax.apply_updates(their_params, their_updates)
+    assert not np.allclose(mine_params["W1"], params["W1"])  # it really moved
+
+
+def test_a_planted_bias_correction_mistake_is_caught():
+    """Adam with β1ᵗ⁻¹ in place of β1ᵗ (an off-by-one step count) must fail the same check."""
+    params = init_params(jax.random.key(0), (4, 4), jnp.float64)
+    theirs = OPTIMIZERS["adam"](HPARAMS)
+    state_theirs = theirs.init(params)
+    state_mine = manual_optimizers.adam_init(params)
+    grads = next(gradient_stream(params, 2, jax.random.key(2)))
+    direction, _ = manual_optimizers.adam_direction(
+        grads, state_mine._replace(count=state_mine.count + 1), HPARAMS
+    )
+    wrong = jax.tree.map(lambda d: -HPARAMS.lr * d, direction)
+    right, _ = theirs.update(grads, state_theirs, params)
+    assert relative_error(wrong["W2"], right["W2"]) > 1e-2
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_training_with_every_optimizer_vmaps_over_seeds(name):
+    xor = data.xor_easy()
+    adaptive = name.startswith("adam") or name == "rmsprop"
+    # rmsprop's ε sits inside the square root: at 1e-8 it turns the rounding noise of near-zero
+    # gradients (which differs between a batched and a single run) into full-size steps
+    hparams = HParams(lr=0.01 if adaptive else 0.5, eps=1e-4 if name == "rmsprop" else 1e-8)
+    results = {}
+    for impl in ("optax", "manual"):
+        config = TrainConfig(epochs=60, hidden=(8, 8), optimizer=name, optimizer_impl=impl, dtype="float64")
+        results[impl] = train_many(config, seed_keys(0, 3), hparams, xor.x, xor.y)
+        alone = train_many(config, seed_keys(2, 1), hparams, xor.x, xor.y)
+        chex.assert_trees_all_close(jax.tree.map(lambda leaf: leaf[2], results[impl]),
+                                    jax.tree.map(lambda leaf: leaf[0], alone), rtol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(results["manual"].loss, results["optax"].loss, rtol=1e-9)
+    assert np.all(np.isfinite(results["optax"].loss))
+    assert float(results["optax"].loss[0, -1]) < float(results["optax"].loss[0, 0])  # it learns

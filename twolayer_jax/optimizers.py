@@ -1,0 +1,43 @@
+"""Optimizers by name, through optax, and the numeric hyper-parameters they read.
+
+Every optimizer is a factory ``factory(hparams) -> optax.GradientTransformation``; the engine
+builds it inside the traced run, so every field of :class:`HParams` is a traced number and a
+sweep over any of them reuses one compiled program. ``manual/optimizers.py`` writes the same
+optimizers by hand, with the same names and the same hyper-parameters.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import optax
+from jax.typing import ArrayLike
+
+
+class HParams(NamedTuple):
+    """Numeric hyper-parameters: traced, so sweeping them never recompiles. Each field is a
+    scalar shared by every run or an array with one value per run. An optimizer reads only its
+    own fields."""
+
+    lr: ArrayLike = 1.0
+    momentum: ArrayLike = 0.9  # momentum, nesterov
+    b1: ArrayLike = 0.9  # adam, adamw
+    b2: ArrayLike = 0.999  # adam, adamw
+    eps: ArrayLike = 1e-8  # adagrad, rmsprop, adam, adamw
+    decay: ArrayLike = 0.9  # rmsprop's moving average of squared gradients
+    weight_decay: ArrayLike = 1e-4  # adamw
+
+
+# adagrad's starting sum of squares, optax's default; a constant, not a hyper-parameter
+ADAGRAD_INITIAL_ACCUMULATOR = 0.1
+
+OPTIMIZERS: dict[str, Callable[[HParams], optax.GradientTransformation]] = {
+    "sgd": lambda h: optax.sgd(h.lr),  # the lab's plain gradient descent
+    "momentum": lambda h: optax.sgd(h.lr, momentum=h.momentum),
+    "nesterov": lambda h: optax.sgd(h.lr, momentum=h.momentum, nesterov=True),
+    "adagrad": lambda h: optax.adagrad(
+        h.lr, initial_accumulator_value=ADAGRAD_INITIAL_ACCUMULATOR, eps=h.eps
+    ),
+    "rmsprop": lambda h: optax.rmsprop(h.lr, decay=h.decay, eps=h.eps),
+    "adam": lambda h: optax.adam(h.lr, b1=h.b1, b2=h.b2, eps=h.eps),
+    "adamw": lambda h: optax.adamw(h.lr, b1=h.b1, b2=h.b2, eps=h.eps, weight_decay=h.weight_decay),
+}
