@@ -13,13 +13,14 @@ from typing import NamedTuple
 
 from jax import Array
 
+from manual.conv import conv_bias_gradient, conv_input_gradient, conv_kernel_gradient
 from manual.derivatives import activation_derivative, output_delta
-from twolayer_jax.model import ForwardCache, Params, forward_layers
+from twolayer_jax.model import ForwardCache, Params, forward_layers, is_conv
 
 
 class Deltas(NamedTuple):
     """δk = ∂L/∂xk, the loss's gradient in each layer's pre-activation, shapes (n, h1), (n, h2),
-    (n, 1)."""
+    (n, 1); the conv model's δ2 is (n, C, h1)."""
 
     delta1: Array
     delta2: Array
@@ -53,12 +54,34 @@ def backward_from_cache(
 ) -> tuple[Params, Deltas]:
     """The gradient pytree (same structure as ``params``) and the deltas, from a forward cache."""
     delta3 = output_delta(loss, cache, target, output_activation)
+    if is_conv(params):
+        return conv_backward(params, cache, delta3, activation)
     delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, activation)
     delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, activation)
     grads = {
         "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
         "W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2),
         "W3": weight_gradient(cache.z2, delta3), "b3": bias_gradient(delta3),
+    }  # fmt: skip
+    return grads, Deltas(delta1, delta2, delta3)
+
+
+def conv_backward(
+    params: Params, cache: ForwardCache, delta3: Array, activation: str
+) -> tuple[Params, Deltas]:
+    """The same derivation with layer 2 a convolution (``manual/conv.py``): layer 3 reads z2
+    flattened, so δ3·W3ᵀ is unflattened to (n, C, h1) before σ'(x2); layer 2 sends δ2 back
+    through the kernel instead of W2ᵀ."""
+    n = cache.x.shape[0]
+    delta2 = (delta3 @ params["W3"].T).reshape(cache.z2.shape) * activation_derivative(
+        activation, cache.x2, cache.z2
+    )
+    delta1 = conv_input_gradient(delta2, params["K2"]) * activation_derivative(activation, cache.x1, cache.z1)
+    kernel_size = params["K2"].shape[-1]
+    grads = {
+        "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
+        "K2": conv_kernel_gradient(cache.z1, delta2, kernel_size), "b2": conv_bias_gradient(delta2),
+        "W3": weight_gradient(cache.z2.reshape(n, -1), delta3), "b3": bias_gradient(delta3),
     }  # fmt: skip
     return grads, Deltas(delta1, delta2, delta3)
 

@@ -27,7 +27,7 @@ from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax.activations import parse_activation
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
-from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_params
+from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_conv_params, init_params
 from twolayer_jax.optimizers import OPTIMIZERS, HParams
 from twolayer_jax.registry import lookup
 
@@ -60,6 +60,9 @@ class TrainConfig:
     optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
     grad: str = "autodiff"
     dtype: str = "float32"
+    model: str = "dense"  # or "conv": layer 2 a 1-D convolution over layer 1's h1 = hidden[0] features
+    channels: int = 4  # conv: output channels
+    kernel_size: int = 5  # conv: kernel width, narrower than h1
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -80,6 +83,19 @@ class TrainConfig:
             self.optimizer,
         )
         lookup(GRADIENTS, "gradient", self.grad)
+        if self.model not in ("dense", "conv"):
+            raise ValueError(f"model must be dense or conv, got {self.model!r}")
+        if self.model == "conv" and not (1 <= self.kernel_size < self.hidden[0] and self.channels >= 1):
+            raise ValueError(
+                f"the conv model needs 1 <= kernel_size < h1 and channels >= 1, got kernel_size "
+                f"{self.kernel_size}, h1 {self.hidden[0]}, channels {self.channels}"
+            )
+
+    def init_params(self, key: Array, dtype) -> Params:
+        """Initial params of this config's model."""
+        if self.model == "conv":
+            return init_conv_params(key, self.hidden[0], self.channels, self.kernel_size, dtype)
+        return init_params(key, self.hidden, dtype)
 
 
 # implementation → optimizer name → factory(hparams) → an optax-shaped (init, update) pair
@@ -130,7 +146,7 @@ def make_train(
         x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
         hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
         optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
-        params = init_params(key, config.hidden, dtype)
+        params = config.init_params(key, dtype)
 
         def epoch(carry, index):
             params, opt_state = carry

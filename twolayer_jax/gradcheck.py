@@ -25,6 +25,7 @@ from twolayer_jax.gradients import (
     TERM_NAMES,
     TOLERANCES,
     BackwardFn,
+    Problem,
     TermCheck,
     Tolerance,
     check_terms,
@@ -32,9 +33,14 @@ from twolayer_jax.gradients import (
     random_problem,
 )
 from twolayer_jax.losses import LOSSES
+from twolayer_jax.model import conv_layer_shapes
 
 # (batch size, (h1, h2)) of the random problems, cycled: batch 1, non-square widths in both orders
 PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 5)))
+# (batch size, h1, channels, kernel width) of the conv model's problems: odd and even kernels
+# (an even one pads unevenly), one channel and several, a width-1 kernel
+CONV_PROBLEM_SHAPES = ((1, 6, 2, 3), (5, 7, 3, 4), (9, 5, 1, 1), (3, 8, 2, 6))
+CONV_NETWORKS = (("sigmoid", "sigmoid", "mse"), ("relu", "sigmoid", "bce"))
 
 
 def networks_to_check() -> list[tuple[str, str, str]]:
@@ -107,19 +113,34 @@ def format_table(checks: dict[str, TermCheck], tolerance: Tolerance) -> tuple[li
     return lines, all_pass
 
 
+def make_problems(count: int, seed: int, dtype: str) -> tuple[list[Problem], list[Problem], str]:
+    """Dense and conv problems, cycling through their shapes, and a line describing them."""
+    keys = jax.random.split(jax.random.key(seed), 2 * count)
+    dense = [PROBLEM_SHAPES[i % len(PROBLEM_SHAPES)] for i in range(count)]
+    conv = [CONV_PROBLEM_SHAPES[i % len(CONV_PROBLEM_SHAPES)] for i in range(count)]
+    dense_problems = [
+        random_problem(k, n, hidden, dtype) for k, (n, hidden) in zip(keys[:count], dense, strict=True)
+    ]
+    conv_problems = [
+        random_problem(k, n, (h1, h1), dtype, conv_layer_shapes(h1, channels, width))
+        for k, (n, h1, channels, width) in zip(keys[count:], conv, strict=True)
+    ]
+    description = (
+        "dense (batch, h1xh2): " + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in dense)
+        + "; conv (batch, h1, channels, kernel): " + ", ".join(", ".join(map(str, c)) for c in conv)
+    )  # fmt: skip
+    return dense_problems, conv_problems, description
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     backward_fn = load_function(args.backward)
     tolerance = TOLERANCES[args.dtype]
-    shapes = [PROBLEM_SHAPES[i % len(PROBLEM_SHAPES)] for i in range(args.problems)]
-    keys = jax.random.split(jax.random.key(args.seed), args.problems)
-    problems = [random_problem(k, n, hidden, args.dtype) for k, (n, hidden) in zip(keys, shapes, strict=True)]
+    dense_problems, conv_problems, description = make_problems(args.problems, args.seed, args.dtype)
     print(
         f"gradient check of {args.backward} in {args.dtype}: worst relative error ‖a−b‖/max(‖a‖,‖b‖) "
-        f"over {args.problems} random problems (batch, h1xh2: "
-        + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in shapes)
-        + ")"
+        f"over {args.problems} random problems per network ({description})"
     )
     print(
         f"a row passes when manual vs jax.grad ≤ {tolerance.analytic:.0e} and every finite-difference "
@@ -127,16 +148,19 @@ def main(argv: list[str] | None = None) -> int:
         "≲1e-7 is right and ≳1e-2 a real mistake"
     )
     everything_passes = True
-    for network in networks_to_check():
+    sections = [("", network, dense_problems) for network in networks_to_check()]
+    sections += [("conv model: ", network, conv_problems) for network in CONV_NETWORKS]
+    for label, network, problems in sections:
+        title = f"{label}hidden {network[0]}, output {network[1]}, loss {network[2]}"
         try:
             checks = [check_terms(backward_fn, p, network, tolerance) for p in problems]
         except Exception as error:  # the checked implementation failed on a valid input
-            print(f"\n{network}: the backward function raised {type(error).__name__}: {error}")
+            print(f"\n{title}: the backward function raised {type(error).__name__}: {error}")
             everything_passes = False
             continue
         lines, table_passes = format_table(worst_case(checks), tolerance)
         everything_passes &= table_passes
-        print(f"\nhidden {network[0]}, output {network[1]}, loss {network[2]}")
+        print(f"\n{title}")
         print("\n".join(lines))
     print("\nall terms pass" if everything_passes else "\nSOME TERMS ARE WRONG")
     return 0 if everything_passes else 1

@@ -24,7 +24,7 @@ from jax.flatten_util import ravel_pytree
 from manual import Deltas, manual_gradient
 from twolayer_jax.activations import get_activation
 from twolayer_jax.losses import get_loss
-from twolayer_jax.model import ForwardCache, Params, forward_layers, layer_shapes
+from twolayer_jax.model import ForwardCache, Params, forward_layers, layer_2, layer_3, layer_shapes
 
 GradFn = Callable[[Params, Array, Array], tuple[Params, ForwardCache]]
 
@@ -72,10 +72,10 @@ def reference_deltas(
         return loss_fn(x3, output(x3), y)
 
     def loss_from_x2(x2: Array) -> Array:
-        return loss_from_x3(hidden(x2) @ params["W3"] + params["b3"])
+        return loss_from_x3(layer_3(params, hidden(x2)))
 
     def loss_from_x1(x1: Array) -> Array:
-        return loss_from_x2(hidden(x1) @ params["W2"] + params["b2"])
+        return loss_from_x2(layer_2(params, hidden(x1)))
 
     cache = forward_layers(params, x, activation, output_activation)
     return Deltas(
@@ -110,18 +110,30 @@ class Problem(NamedTuple):
     y: Array  # (n, 1), 0 or 1
 
 
-def random_problem(key: Array, n: int, hidden: tuple[int, int], dtype=jnp.float64) -> Problem:
+def random_problem(
+    key: Array, n: int, hidden: tuple[int, int], dtype=jnp.float64, shapes: dict | None = None
+) -> Problem:
     """Random weights (scaled by fan-in), non-zero biases, inputs and 0/1 targets: a point where
-    every term of the backward pass is non-trivial. One draw, cut into pieces (cheap to compile)."""
-    shapes = {**layer_shapes(hidden), "x": (n, 2), "y": (n, 1)}
-    sizes = [math.prod(shape) for shape in shapes.values()]
+    every term of the backward pass is non-trivial. ``shapes`` (e.g. ``conv_layer_shapes(...)``)
+    replaces the dense model's. One draw, cut into pieces (cheap to compile)."""
+    params_shapes = shapes or layer_shapes(hidden)
+    all_shapes = {**params_shapes, "x": (n, 2), "y": (n, 1)}
+    sizes = [math.prod(shape) for shape in all_shapes.values()]
     draws = jnp.split(jax.random.normal(key, (sum(sizes),), dtype), list(itertools.accumulate(sizes))[:-1])
-    values = {name: draw.reshape(shape) for (name, shape), draw in zip(shapes.items(), draws, strict=True)}
-    scales = {
-        name: 1 / math.sqrt(shape[0]) if name.startswith("W") else 0.5 for name, shape in shapes.items()
+    values = {
+        name: draw.reshape(shape) for (name, shape), draw in zip(all_shapes.items(), draws, strict=True)
     }
-    params = {name: scales[name] * values[name] for name in layer_shapes(hidden)}
+    params = {name: values[name] * parameter_scale(name, shape) for name, shape in params_shapes.items()}
     return Problem(params, values["x"], (values["y"] > 0).astype(dtype))
+
+
+def parameter_scale(name: str, shape: tuple[int, ...]) -> float:
+    """1/√fan-in for weights (a kernel's fan-in is its width), 0.5 for biases."""
+    if name.startswith("W"):
+        return 1 / math.sqrt(shape[0])
+    if name.startswith("K"):
+        return 1 / math.sqrt(math.prod(shape[1:]))
+    return 0.5
 
 
 class Tolerance(NamedTuple):
@@ -145,7 +157,7 @@ TOLERANCES: dict[str, Tolerance] = {
 # BackwardFn: the contract of ``manual.backward_with_deltas``
 BackwardFn = Callable[[Params, Array, Array, str, str, str], tuple[Params, Deltas]]
 
-TERM_NAMES = {"W1": "∂W1", "b1": "∂b1", "W2": "∂W2", "b2": "∂b2", "W3": "∂W3", "b3": "∂b3",
+TERM_NAMES = {"W1": "∂W1", "b1": "∂b1", "W2": "∂W2", "K2": "∂K2", "b2": "∂b2", "W3": "∂W3", "b3": "∂b3",
               "delta1": "δ1", "delta2": "δ2", "delta3": "δ3"}  # fmt: skip
 COLUMNS = ("manual vs jax.grad", "manual vs finite diff", "jax.grad vs finite diff")
 
@@ -179,6 +191,11 @@ def all_gradients(problem: Problem, backward_fn: BackwardFn, network: tuple[str,
     return manual_grads, manual_deltas, autodiff_grads, numeric, reference_deltas(*problem, *network)
 
 
+def backward_order(params: Params) -> list[str]:
+    """Parameter names in the order the backward pass reaches them: layer 3, 2, 1, weight first."""
+    return sorted(params, key=lambda name: (-int(name[-1]), name.startswith("b")))
+
+
 def check_terms(
     backward_fn: BackwardFn, problem: Problem, network: tuple[str, str, str], tolerance: Tolerance
 ) -> dict[str, TermCheck]:
@@ -187,11 +204,10 @@ def check_terms(
     manual_grads, manual_deltas, autodiff_grads, numeric, deltas = all_gradients(
         problem, backward_fn, network, tolerance.step
     )
+    floor = tolerance.noise_floor
     checks = {
-        name: compare(
-            manual_grads.get(name), autodiff_grads[name], COLUMNS, numeric[name], tolerance.noise_floor
-        )
-        for name in ("W3", "b3", "W2", "b2", "W1", "b1")
+        name: compare(manual_grads.get(name), autodiff_grads[name], COLUMNS, numeric[name], floor)
+        for name in backward_order(problem.params)
     }
     for name in ("delta3", "delta2", "delta1"):
         checks[name] = compare(getattr(manual_deltas, name), getattr(deltas, name), COLUMNS[:1])

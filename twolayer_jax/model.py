@@ -27,8 +27,8 @@ class ForwardCache(NamedTuple):
     x: Array  # (n, 2)
     x1: Array  # (n, h1)
     z1: Array  # (n, h1)
-    x2: Array  # (n, h2)
-    z2: Array  # (n, h2)
+    x2: Array  # (n, h2); the conv model's (n, C, h1)
+    z2: Array  # (n, h2); the conv model's (n, C, h1)
     x3: Array  # (n, 1), the output logits
     y: Array  # (n, 1)
 
@@ -61,6 +61,65 @@ def init_params(key: Array, hidden: tuple[int, int] = (100, 100), dtype=jnp.floa
     return params
 
 
+def same_padding(kernel_size: int) -> tuple[int, int]:
+    """Zeros added before and after the signal so a stride-1 convolution keeps its length:
+    k − 1 in all, the extra one after for an even k (what JAX's "SAME" does)."""
+    before = (kernel_size - 1) // 2
+    return before, kernel_size - 1 - before
+
+
+def is_conv(params: Params) -> bool:
+    """The conv model has a kernel ``K2`` where the dense model has ``W2``."""
+    return "K2" in params
+
+
+def conv_layer(z1: Array, kernel: Array, bias: Array) -> Array:
+    """A 1-D convolution over the h1 features of each row: one input channel, C output channels,
+    a kernel of width k < h1 shared along the features, stride 1, "same" zero padding.
+    (n, h1) → (n, C, h1)."""
+    signal = z1[:, None, :]  # (n, 1 channel, h1)
+    out = jax.lax.conv_general_dilated(
+        signal, kernel, window_strides=(1,), padding=[same_padding(kernel.shape[-1])],
+        dimension_numbers=("NCH", "OIH", "NCH"),
+    )  # fmt: skip
+    return out + bias[None, :, None]
+
+
+def layer_2(params: Params, z1: Array) -> Array:
+    """The second layer's pre-activation x2: dense (n, h2), or the convolution (n, C, h1)."""
+    if is_conv(params):
+        return conv_layer(z1, params["K2"], params["b2"])
+    return z1 @ params["W2"] + params["b2"]
+
+
+def layer_3(params: Params, z2: Array) -> Array:
+    """The output layer's pre-activation x3 (n, 1); the conv model's channels are flattened."""
+    return z2.reshape(z2.shape[0], -1) @ params["W3"] + params["b3"]
+
+
+def conv_layer_shapes(h1: int, channels: int, kernel_size: int) -> dict:
+    """The conv model's parameter shapes: the dense model's with layer 2 a (C, 1, k) kernel."""
+    return {
+        "W1": (2, h1), "b1": (h1,),
+        "K2": (channels, 1, kernel_size), "b2": (channels,),
+        "W3": (channels * h1, 1), "b3": (1,),
+    }  # fmt: skip
+
+
+def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype=jnp.float32) -> Params:
+    """LeCun-normal like :func:`init_params`; the kernel's fan-in is its width k."""
+    shapes = conv_layer_shapes(h1, channels, kernel_size)
+    fan_ins = {"W1": 2, "K2": kernel_size, "W3": channels * h1}
+    params = {}
+    for (name, fan_in), layer_key in zip(fan_ins.items(), jax.random.split(key, 3), strict=True):
+        params[name] = jax.random.normal(layer_key, shapes[name], dtype) / jnp.sqrt(
+            jnp.asarray(fan_in, dtype)
+        )
+        bias = "b" + name[-1]
+        params[bias] = jnp.zeros(shapes[bias], dtype)
+    return params
+
+
 def forward_layers(
     params: Params, x: Array, activation: str = "sigmoid", output_activation: str = "sigmoid"
 ) -> ForwardCache:
@@ -68,9 +127,9 @@ def forward_layers(
     hidden_fn, output_fn = get_activation(activation), get_activation(output_activation)
     x1 = x @ params["W1"] + params["b1"]
     z1 = hidden_fn(x1)
-    x2 = z1 @ params["W2"] + params["b2"]
+    x2 = layer_2(params, z1)
     z2 = hidden_fn(x2)
-    x3 = z2 @ params["W3"] + params["b3"]
+    x3 = layer_3(params, z2)
     return ForwardCache(x, x1, z1, x2, z2, x3, output_fn(x3))
 
 

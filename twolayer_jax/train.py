@@ -85,6 +85,16 @@ def build_parser() -> OneLineParser:
         default="autodiff",
         help="autodiff: jax.grad; manual: the hand-written backward pass of manual/",
     )
+    conv = parser.add_argument_group("convolutional model")
+    conv.add_argument(
+        "--model",
+        choices=("dense", "conv"),
+        default="dense",
+        help="conv: layer 2 is a 1-D convolution over layer 1's h1 features",
+    )
+    conv.add_argument("--channels", type=int_at_least(1), default=4, help="conv: output channels")
+    conv.add_argument("--kernel-size", type=int_at_least(1), default=5,
+                      help="conv: kernel width < h1 ('same' zero padding, stride 1)")  # fmt: skip
     parser.add_argument(
         "--loss",
         choices=tuple(LOSSES),
@@ -138,6 +148,8 @@ def config_from_args(args) -> TrainConfig:
     hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
     if args.lr > float(np.finfo(args.dtype).max):
         raise UsageError(f"--lr {args.lr} does not fit in {args.dtype}")
+    if args.model == "conv" and args.kernel_size >= hidden[0]:
+        raise UsageError(f"--kernel-size {args.kernel_size} must be narrower than h1 = {hidden[0]}")
     if args.loss == "bce" and args.output_activation != "sigmoid":
         raise UsageError(f"--loss bce needs --output-activation sigmoid, got {args.output_activation}")
     return TrainConfig(
@@ -146,6 +158,9 @@ def config_from_args(args) -> TrainConfig:
         activation=args.activation,
         output_activation=args.output_activation,
         loss=args.loss,
+        model=args.model,
+        channels=args.channels,
+        kernel_size=args.kernel_size,
         optimizer=args.optimizer,
         optimizer_impl=args.optimizer_impl,
         grad=args.grad,
@@ -181,8 +196,11 @@ def describe_seeds(seeds: list[int]) -> str:
 def describe(dataset: Dataset, config: TrainConfig, args, seeds: list[int]) -> str:
     seed_text = describe_seeds(seeds)
     h1, h2 = config.hidden
+    shape = f"hidden {h1}x{h2}"
+    if config.model == "conv":
+        shape = f"hidden {h1}, conv {config.channels}ch k={config.kernel_size}"
     return (
-        f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, hidden {h1}x{h2}, lr {args.lr}, "
+        f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, {shape}, lr {args.lr}, "
         f"{config.epochs} epochs, {config.activation}/{config.output_activation}, {config.loss}, "
         f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.dtype}"
     )
