@@ -15,6 +15,7 @@ from jax import Array
 
 from manual.conv import conv_bias_gradient, conv_input_gradient, conv_kernel_gradient
 from manual.derivatives import activation_derivative, output_delta
+from twolayer_jax.activations import hidden_activations
 from twolayer_jax.model import ForwardCache, Params, forward_layers, is_conv
 
 
@@ -56,8 +57,9 @@ def backward_from_cache(
     delta3 = output_delta(loss, cache, target, output_activation)
     if is_conv(params):
         return conv_backward(params, cache, delta3, activation)
-    delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, activation)
-    delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, activation)
+    first, second = hidden_activations(activation)
+    delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, second)
+    delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, first)
     grads = {
         "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
         "W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2),
@@ -73,10 +75,10 @@ def conv_backward(
     flattened, so δ3·W3ᵀ is unflattened to (n, C, h1) before σ'(x2); layer 2 sends δ2 back
     through the kernel instead of W2ᵀ."""
     n = cache.x.shape[0]
-    delta2 = (delta3 @ params["W3"].T).reshape(cache.z2.shape) * activation_derivative(
-        activation, cache.x2, cache.z2
-    )
-    delta1 = conv_input_gradient(delta2, params["K2"]) * activation_derivative(activation, cache.x1, cache.z1)
+    first, second = hidden_activations(activation)
+    back_from_3 = (delta3 @ params["W3"].T).reshape(cache.z2.shape)
+    delta2 = back_from_3 * activation_derivative(second, cache.x2, cache.z2)
+    delta1 = conv_input_gradient(delta2, params["K2"]) * activation_derivative(first, cache.x1, cache.z1)
     kernel_size = params["K2"].shape[-1]
     grads = {
         "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),

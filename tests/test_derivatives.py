@@ -52,6 +52,15 @@ def test_activation_specs_bind_their_parameter_or_say_what_is_wrong():
         activations.parse_activation("swish")
 
 
+def test_hidden_layers_take_one_spec_or_one_each():
+    assert activations.hidden_activations("relu") == ("relu", "relu")
+    assert activations.hidden_activations("gelu,leaky_relu:0.3") == ("gelu", "leaky_relu:0.3")
+    with pytest.raises(ValueError, match="one hidden activation or two"):
+        activations.hidden_activations("relu,relu,relu")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        activations.hidden_activations("relu,swish")
+
+
 def test_cross_entropy_is_computed_from_logits_and_stays_finite():
     logits = jnp.array([[-3.0], [0.5], [2.0]])
     target = jnp.array([[0.0], [1.0], [1.0]])

@@ -134,6 +134,7 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
         (["--weight-decay", "-1"], "argument --weight-decay: must be in [0, inf)"),
         (["--activation", "tanh:2"], "argument --activation: activation 'tanh' takes no parameter"),
         (["--activation", "swish"], "argument --activation: unknown activation 'swish'"),
+        (["--activation", "relu,tanh,elu"], "give one hidden activation or two separated by a comma"),
         (
             ["--loss", "bce", "--output-activation", "identity"],
             "--loss bce needs --output-activation sigmoid",

@@ -2,7 +2,8 @@
 
 An activation is named by a spec string: its name (``"tanh"``), or for one with a parameter the
 name and the value (``"leaky_relu:0.2"``, the negative slope; plain ``"leaky_relu"`` takes
-JAX's default 0.01). Strings keep the network's description hashable, so it stays static under
+JAX's default 0.01). The hidden layers take one spec for both or two joined by a comma
+(``"relu,tanh"``). Strings keep the network's description hashable, so it stays static under
 ``jit``. Adding an activation is one entry here; its hand-written derivative lives in ``manual/``.
 """
 
@@ -49,6 +50,19 @@ def parse_activation(spec: str) -> tuple[str, float | None]:
         return name, float(value)
     except ValueError:
         raise ValueError(f"activation parameter must be a number, got {spec!r}") from None
+
+
+def hidden_activations(spec: str) -> tuple[str, str]:
+    """The two hidden layers' activation specs: ``"relu"`` gives both the same, ``"relu,tanh"``
+    gives layer 1 relu and layer 2 tanh. Each is checked."""
+    specs = tuple(spec.split(","))
+    if len(specs) == 1:
+        specs = specs * 2
+    if len(specs) != 2:
+        raise ValueError(f"give one hidden activation or two separated by a comma, got {spec!r}")
+    for one in specs:
+        parse_activation(one)
+    return specs
 
 
 def get_activation(spec: str) -> Activation:

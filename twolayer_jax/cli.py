@@ -39,11 +39,22 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 def activation_spec(text: str) -> str:
-    """An argparse type for activation specs (``tanh``, ``leaky_relu:0.2``)."""
+    """An argparse type for an activation spec (``tanh``, ``leaky_relu:0.2``)."""
     from twolayer_jax.activations import parse_activation
 
     try:
         parse_activation(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def hidden_activation_spec(text: str) -> str:
+    """An argparse type for the hidden layers' specs: one, or two joined by a comma."""
+    from twolayer_jax.activations import hidden_activations
+
+    try:
+        hidden_activations(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -56,10 +67,11 @@ def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> N
     names = ", ".join(ACTIVATIONS)
     parser.add_argument(
         "--activation",
-        type=activation_spec,
+        type=hidden_activation_spec,
         default="sigmoid",
         metavar="NAME",
-        help=f"{hidden_help}; one of {names} (leaky_relu:SLOPE sets its slope)",
+        help=f"{hidden_help}; one of {names} (leaky_relu:SLOPE sets its slope); "
+        "NAME1,NAME2 gives each hidden layer its own",
     )
     parser.add_argument("--output-activation", type=activation_spec, default="sigmoid", metavar="NAME",
                         help="the output layer's activation (default sigmoid)")  # fmt: skip

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from manual.derivatives import DERIVATIVES
-from twolayer_jax.activations import get_activation, parse_activation
+from twolayer_jax.activations import get_activation, hidden_activations, parse_activation
 
 # backward order, as LAB.md derives them; deltas first within each layer
 BACKWARD_ORDER = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
@@ -187,15 +187,17 @@ def lab_backward(
 ) -> dict[str, np.ndarray]:
     """LAB.md's forward and backward pass in NumPy float64, with ``mistake``'s switches applied:
     the six gradients and the three deltas."""
-    hidden, output = get_activation(activation), get_activation(output_activation)
+    first, second = hidden_activations(activation)
+    hidden = {1: get_activation(first), 2: get_activation(second)}
+    output = get_activation(output_activation)
     cache = {"x": x}
     cache["x1"] = x @ params["W1"] + params["b1"]
-    cache["z1"] = np.asarray(hidden(cache["x1"]))
+    cache["z1"] = np.asarray(hidden[1](cache["x1"]))
     cache["x2"] = cache["z1"] @ params["W2"] + params["b2"]
-    cache["z2"] = np.asarray(hidden(cache["x2"]))
+    cache["z2"] = np.asarray(hidden[2](cache["x2"]))
     cache["x3"] = cache["z2"] @ params["W3"] + params["b3"]
     cache["z3"] = np.asarray(output(cache["x3"]))
-    names = {1: activation, 2: activation, 3: output_activation}
+    names = {1: first, 2: second, 3: output_activation}
     layer_input = {1: "x", 2: "z1", 3: "z2"}
 
     def sigma_prime(layer: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
-from twolayer_jax.activations import parse_activation
+from twolayer_jax.activations import hidden_activations, parse_activation
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_conv_params, init_params
@@ -72,7 +72,7 @@ class TrainConfig:
             raise ValueError(f"hidden must be two positive widths, got {self.hidden}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        parse_activation(self.activation)
+        hidden_activations(self.activation)
         parse_activation(self.output_activation)
         lookup(LOSSES, "loss", self.loss)
         if self.loss in NEEDS_SIGMOID_OUTPUT and self.output_activation != "sigmoid":

@@ -49,7 +49,8 @@ def networks_to_check() -> list[tuple[str, str, str]]:
     hidden = [(name, "sigmoid", "mse") for name in ACTIVATIONS]
     output = [("sigmoid", name, "mse") for name in ACTIVATIONS if name != "sigmoid"]
     losses = [(name, "sigmoid", loss) for loss in LOSSES if loss != "mse" for name in ("sigmoid", "relu")]
-    return hidden + output + losses
+    per_layer = [("tanh,relu", "sigmoid", "mse")]  # each hidden layer its own activation
+    return hidden + output + losses + per_layer
 
 
 def build_parser() -> OneLineParser:

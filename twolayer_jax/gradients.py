@@ -22,7 +22,7 @@ from jax import Array
 from jax.flatten_util import ravel_pytree
 
 from manual import Deltas, manual_gradient
-from twolayer_jax.activations import get_activation
+from twolayer_jax.activations import get_activation, hidden_activations
 from twolayer_jax.losses import get_loss
 from twolayer_jax.model import ForwardCache, Params, forward_layers, layer_2, layer_3, layer_shapes
 
@@ -66,16 +66,17 @@ def reference_deltas(
 ) -> Deltas:
     """δk = ∂L/∂xk by autodiff: the loss written as a function of each pre-activation, then
     ``jax.grad`` of that function at the forward pass's value."""
-    hidden, output, loss_fn = get_activation(activation), get_activation(output_activation), get_loss(loss)
+    first, second = (get_activation(spec) for spec in hidden_activations(activation))
+    output, loss_fn = get_activation(output_activation), get_loss(loss)
 
     def loss_from_x3(x3: Array) -> Array:
         return loss_fn(x3, output(x3), y)
 
     def loss_from_x2(x2: Array) -> Array:
-        return loss_from_x3(layer_3(params, hidden(x2)))
+        return loss_from_x3(layer_3(params, second(x2)))
 
     def loss_from_x1(x1: Array) -> Array:
-        return loss_from_x2(layer_2(params, hidden(x1)))
+        return loss_from_x2(layer_2(params, first(x1)))
 
     cache = forward_layers(params, x, activation, output_activation)
     return Deltas(

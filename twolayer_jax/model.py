@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from twolayer_jax.activations import get_activation
+from twolayer_jax.activations import get_activation, hidden_activations
 
 Params = dict[str, Array]
 
@@ -123,14 +123,15 @@ def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype
 def forward_layers(
     params: Params, x: Array, activation: str = "sigmoid", output_activation: str = "sigmoid"
 ) -> ForwardCache:
-    """One forward pass, keeping every intermediate value (see :class:`ForwardCache`)."""
-    hidden_fn, output_fn = get_activation(activation), get_activation(output_activation)
+    """One forward pass, keeping every intermediate value (see :class:`ForwardCache`).
+    ``activation`` is the hidden layers' spec, one for both or ``"first,second"``."""
+    first, second = (get_activation(spec) for spec in hidden_activations(activation))
     x1 = x @ params["W1"] + params["b1"]
-    z1 = hidden_fn(x1)
+    z1 = first(x1)
     x2 = layer_2(params, z1)
-    z2 = hidden_fn(x2)
+    z2 = second(x2)
     x3 = layer_3(params, z2)
-    return ForwardCache(x, x1, z1, x2, z2, x3, output_fn(x3))
+    return ForwardCache(x, x1, z1, x2, z2, x3, get_activation(output_activation)(x3))
 
 
 def forward(
