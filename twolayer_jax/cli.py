@@ -38,43 +38,40 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def activation_spec(text: str) -> str:
-    """An argparse type for an activation spec (``tanh``, ``leaky_relu:0.2``)."""
-    from twolayer_jax.activations import parse_activation
+def checked_by(check: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type that keeps the text once ``check`` accepts it; ``check``'s ValueError
+    becomes argparse's one-line error."""
 
-    try:
-        parse_activation(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+    def parse(text: str) -> str:
+        try:
+            check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
 
-
-def hidden_activation_spec(text: str) -> str:
-    """An argparse type for the hidden layers' specs: one, or two joined by a comma."""
-    from twolayer_jax.activations import hidden_activations
-
-    try:
-        hidden_activations(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+    return parse
 
 
 def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> None:
     """``--activation`` (hidden layers) and ``--output-activation``, from the activation registry."""
-    from twolayer_jax.activations import ACTIVATIONS
+    from twolayer_jax.activations import ACTIVATIONS, hidden_activations, parse_activation
 
     names = ", ".join(ACTIVATIONS)
     parser.add_argument(
         "--activation",
-        type=hidden_activation_spec,
+        type=checked_by(hidden_activations),
         default="sigmoid",
         metavar="NAME",
         help=f"{hidden_help}; one of {names} (leaky_relu:SLOPE sets its slope); "
         "NAME1,NAME2 gives each hidden layer its own",
     )
-    parser.add_argument("--output-activation", type=activation_spec, default="sigmoid", metavar="NAME",
-                        help="the output layer's activation (default sigmoid)")  # fmt: skip
+    parser.add_argument(
+        "--output-activation",
+        type=checked_by(parse_activation),
+        default="sigmoid",
+        metavar="NAME",
+        help="the output layer's activation (default sigmoid)",
+    )
 
 
 def positive_float(text: str) -> float:
