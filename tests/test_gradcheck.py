@@ -59,7 +59,17 @@ def test_the_real_backward_pass_passes_every_row(capsys):
 
 
 def test_float32_mode_shows_the_float32_error_level(capsys):
-    code, out, _ = gradcheck(capsys, "--dtype", "float32", "--problems", "1")
+    code, out, _ = gradcheck(
+        capsys,
+        "--dtype",
+        "float32",
+        "--problems",
+        "1",
+        "--network",
+        "sigmoid/sigmoid/mse",
+        "--network",
+        "relu/sigmoid/bce",
+    )
     assert code == 0
     row = table(out, ("sigmoid", "sigmoid", "mse"))["∂W1"]
     assert 1e-6 < max(float(e) for e in re.findall(r"\d\.\de[-+]\d\d", row)) < 1e-1
@@ -68,13 +78,25 @@ def test_float32_mode_shows_the_float32_error_level(capsys):
 def test_a_planted_mistake_fails_with_exit_1_at_the_term_it_breaks(capsys, tmp_path):
     planted = tmp_path / "planted_backward.py"
     planted.write_text(PLANTED)
-    code, out, _ = gradcheck(capsys, "--problems", "1", "--backward", f"{planted}:backward")
+    code, out, _ = gradcheck(
+        capsys, "--problems", "1", "--backward", f"{planted}:backward", "--network", "sigmoid/sigmoid/mse",
+        "--network", "conv/sigmoid/sigmoid/mse",
+    )  # fmt: skip
     assert code == 1 and out.rstrip().endswith("SOME TERMS ARE WRONG")
     rows = table(out, ("sigmoid", "sigmoid", "mse"))
     for right in ("∂W3", "∂b3", "δ3"):
         assert rows[right].endswith(" ok"), rows[right]
     for wrong in ("δ2", "∂W2", "∂b2", "δ1", "∂W1", "∂b1"):
         assert rows[wrong].endswith("WRONG"), rows[wrong]
+
+
+def test_networks_can_be_chosen_and_bad_ones_are_refused(capsys):
+    code, out, _ = gradcheck(capsys, "--problems", "1", "--network", "conv/tanh/sigmoid/bce")
+    assert code == 0 and re.findall(r"^(conv model: )?hidden .*$", out, re.M) == ["conv model: "]
+    code, _, err = gradcheck(capsys, "--network", "relu/identity/bce")
+    assert code == 2 and "loss 'bce' needs a sigmoid output" in err and err.count("\n") == 1
+    code, _, err = gradcheck(capsys, "--network", "relu/sigmoid")
+    assert code == 2 and "want HIDDEN/OUTPUT/LOSS" in err
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import manual
@@ -92,6 +92,7 @@ def test_float32_terms_agree_to_float32_rounding():
             assert relative_error(mine, reference) <= 1e-5, term
 
 
+@settings(max_examples=15)  # each example compiles new shapes
 @given(
     n=st.integers(1, 64),
     h1=st.integers(1, 128),

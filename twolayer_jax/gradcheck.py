@@ -11,6 +11,7 @@ with the contract of ``manual.backward_with_deltas``:
 ``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``.
 """
 
+import argparse
 import importlib
 import importlib.util
 import sys
@@ -20,6 +21,7 @@ import jax
 
 from twolayer_jax.activations import ACTIVATIONS
 from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, run_cli
+from twolayer_jax.engine import TrainConfig
 from twolayer_jax.gradients import (
     COLUMNS,
     TERM_NAMES,
@@ -53,6 +55,20 @@ def networks_to_check() -> list[tuple[str, str, str]]:
     return hidden + output + losses + per_layer
 
 
+def network_spec(text: str) -> tuple[str, ...]:
+    """``relu/sigmoid/bce`` → a dense network; ``conv/relu/sigmoid/bce`` → the conv model's."""
+    parts = tuple(text.split("/"))
+    conv = parts[:1] == ("conv",)
+    network = parts[1:] if conv else parts
+    if len(network) != 3:
+        raise argparse.ArgumentTypeError(f"want HIDDEN/OUTPUT/LOSS or conv/HIDDEN/OUTPUT/LOSS, got {text!r}")
+    try:
+        TrainConfig(activation=network[0], output_activation=network[1], loss=network[2])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return ("conv", *network) if conv else network
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="python -m twolayer_jax.gradcheck",
@@ -61,6 +77,13 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--dtype", choices=tuple(TOLERANCES), default="float64")
     parser.add_argument("--problems", type=int_at_least(1), default=3, help="random problems per network")
     parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument(
+        "--network",
+        action="append",
+        type=network_spec,
+        metavar="HIDDEN/OUTPUT/LOSS",
+        help="check only this network, e.g. relu/sigmoid/bce (repeatable); conv: conv/HIDDEN/OUTPUT/LOSS",
+    )
     parser.add_argument("--backward", default="manual:backward_with_deltas", metavar="MODULE:FUNCTION",
                         help="the implementation to check (default: the package's own)")  # fmt: skip
     return parser
@@ -149,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         "≲1e-7 is right and ≳1e-2 a real mistake"
     )
     everything_passes = True
-    sections = [("", network, dense_problems) for network in networks_to_check()]
-    sections += [("conv model: ", network, conv_problems) for network in CONV_NETWORKS]
+    if args.network:
+        chosen = [n for n in args.network if n[0] != "conv"], [n[1:] for n in args.network if n[0] == "conv"]
+    else:
+        chosen = networks_to_check(), list(CONV_NETWORKS)
+    sections = [("", network, dense_problems) for network in chosen[0]]
+    sections += [("conv model: ", network, conv_problems) for network in chosen[1]]
     for label, network, problems in sections:
         title = f"{label}hidden {network[0]}, output {network[1]}, loss {network[2]}"
         try:
