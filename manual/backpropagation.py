@@ -54,38 +54,35 @@ def backward_from_cache(
     loss: str = "mse",
 ) -> tuple[Params, Deltas]:
     """The gradient pytree (same structure as ``params``) and the deltas, from a forward cache."""
+    first, second = hidden_activations(activation)
     delta3 = output_delta(loss, cache, target, output_activation)
     if is_conv(params):
-        return conv_backward(params, cache, delta3, activation)
-    first, second = hidden_activations(activation)
-    delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, second)
-    delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, first)
+        delta2, delta1, layer_2 = conv_layer_backward(params, cache, delta3, first, second)
+    else:
+        delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, second)
+        delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, first)
+        layer_2 = {"W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2)}
+    layer_3_input = cache.z2.reshape(cache.z2.shape[0], -1)  # the conv model's channels, flattened
     grads = {
         "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
-        "W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2),
-        "W3": weight_gradient(cache.z2, delta3), "b3": bias_gradient(delta3),
+        **layer_2,
+        "W3": weight_gradient(layer_3_input, delta3), "b3": bias_gradient(delta3),
     }  # fmt: skip
     return grads, Deltas(delta1, delta2, delta3)
 
 
-def conv_backward(
-    params: Params, cache: ForwardCache, delta3: Array, activation: str
-) -> tuple[Params, Deltas]:
-    """The same derivation with layer 2 a convolution (``manual/conv.py``): layer 3 reads z2
-    flattened, so δ3·W3ᵀ is unflattened to (n, C, h1) before σ'(x2); layer 2 sends δ2 back
-    through the kernel instead of W2ᵀ."""
-    n = cache.x.shape[0]
-    first, second = hidden_activations(activation)
+def conv_layer_backward(
+    params: Params, cache: ForwardCache, delta3: Array, first: str, second: str
+) -> tuple[Array, Array, Params]:
+    """δ2, δ1 and layer 2's gradients when layer 2 is a convolution (``manual/conv.py``): layer 3
+    reads z2 flattened, so δ3·W3ᵀ is unflattened to (n, C, h1) before σ'(x2); layer 2 sends δ2
+    back through the kernel instead of W2ᵀ."""
     back_from_3 = (delta3 @ params["W3"].T).reshape(cache.z2.shape)
     delta2 = back_from_3 * activation_derivative(second, cache.x2, cache.z2)
     delta1 = conv_input_gradient(delta2, params["K2"]) * activation_derivative(first, cache.x1, cache.z1)
     kernel_size = params["K2"].shape[-1]
-    grads = {
-        "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
-        "K2": conv_kernel_gradient(cache.z1, delta2, kernel_size), "b2": conv_bias_gradient(delta2),
-        "W3": weight_gradient(cache.z2.reshape(n, -1), delta3), "b3": bias_gradient(delta3),
-    }  # fmt: skip
-    return grads, Deltas(delta1, delta2, delta3)
+    layer_2 = {"K2": conv_kernel_gradient(cache.z1, delta2, kernel_size), "b2": conv_bias_gradient(delta2)}
+    return delta2, delta1, layer_2
 
 
 def backward_with_deltas(

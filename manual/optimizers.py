@@ -23,10 +23,6 @@ class Optimizer(NamedTuple):
     update: Callable
 
 
-def tree_map(fn, *trees):
-    return jax.tree.map(fn, *trees)
-
-
 class NoState(NamedTuple):
     pass
 
@@ -35,7 +31,7 @@ def sgd(h: HParams) -> Optimizer:
     """θ ← θ − lr·g."""
 
     def update(grads: Tree, state: NoState, params: Tree | None = None):
-        return tree_map(lambda g: -h.lr * g, grads), state
+        return jax.tree.map(lambda g: -h.lr * g, grads), state
 
     return Optimizer(lambda params: NoState(), update)
 
@@ -48,12 +44,12 @@ def momentum(h: HParams, nesterov: bool = False) -> Optimizer:
     """v ← g + μ·v; θ ← θ − lr·v, or with Nesterov's look-ahead θ ← θ − lr·(g + μ·v)."""
 
     def init(params: Tree) -> MomentumState:
-        return MomentumState(tree_map(jnp.zeros_like, params))
+        return MomentumState(jax.tree.map(jnp.zeros_like, params))
 
     def update(grads: Tree, state: MomentumState, params: Tree | None = None):
-        velocity = tree_map(lambda g, v: g + h.momentum * v, grads, state.velocity)
-        step = tree_map(lambda g, v: g + h.momentum * v, grads, velocity) if nesterov else velocity
-        return tree_map(lambda s: -h.lr * s, step), MomentumState(velocity)
+        velocity = jax.tree.map(lambda g, v: g + h.momentum * v, grads, state.velocity)
+        step = jax.tree.map(lambda g, v: g + h.momentum * v, grads, velocity) if nesterov else velocity
+        return jax.tree.map(lambda s: -h.lr * s, step), MomentumState(velocity)
 
     return Optimizer(init, update)
 
@@ -66,12 +62,14 @@ def adagrad(h: HParams) -> Optimizer:
     """s ← s + g²; θ ← θ − lr·g/√(s + ε), with s starting at 0.1."""
 
     def init(params: Tree) -> AdagradState:
-        return AdagradState(tree_map(lambda p: jnp.full_like(p, ADAGRAD_INITIAL_ACCUMULATOR), params))
+        return AdagradState(jax.tree.map(lambda p: jnp.full_like(p, ADAGRAD_INITIAL_ACCUMULATOR), params))
 
     def update(grads: Tree, state: AdagradState, params: Tree | None = None):
-        squares = tree_map(lambda g, s: g**2 + s, grads, state.sum_of_squares)
-        scaled = tree_map(lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + h.eps), 0.0) * g, grads, squares)
-        return tree_map(lambda u: -h.lr * u, scaled), AdagradState(squares)
+        squares = jax.tree.map(lambda g, s: g**2 + s, grads, state.sum_of_squares)
+        scaled = jax.tree.map(
+            lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + h.eps), 0.0) * g, grads, squares
+        )
+        return jax.tree.map(lambda u: -h.lr * u, scaled), AdagradState(squares)
 
     return Optimizer(init, update)
 
@@ -84,12 +82,12 @@ def rmsprop(h: HParams) -> Optimizer:
     """m ← ρ·m + (1 − ρ)·g²; θ ← θ − lr·g/√(m + ε), with m starting at 0."""
 
     def init(params: Tree) -> RmspropState:
-        return RmspropState(tree_map(jnp.zeros_like, params))
+        return RmspropState(jax.tree.map(jnp.zeros_like, params))
 
     def update(grads: Tree, state: RmspropState, params: Tree | None = None):
-        mean_square = tree_map(lambda g, m: (1 - h.decay) * g**2 + h.decay * m, grads, state.mean_square)
-        scaled = tree_map(lambda g, m: jax.lax.rsqrt(m + h.eps) * g, grads, mean_square)
-        return tree_map(lambda u: -h.lr * u, scaled), RmspropState(mean_square)
+        mean_square = jax.tree.map(lambda g, m: (1 - h.decay) * g**2 + h.decay * m, grads, state.mean_square)
+        scaled = jax.tree.map(lambda g, m: jax.lax.rsqrt(m + h.eps) * g, grads, mean_square)
+        return jax.tree.map(lambda u: -h.lr * u, scaled), RmspropState(mean_square)
 
     return Optimizer(init, update)
 
@@ -104,18 +102,18 @@ def adam_direction(grads: Tree, state: AdamState, h: HParams) -> tuple[Tree, Ada
     """μ ← β1·μ + (1 − β1)·g; ν ← β2·ν + (1 − β2)·g²; t ← t + 1; then the bias-corrected
     μ̂ = μ/(1 − β1ᵗ), ν̂ = ν/(1 − β2ᵗ) (both moments start at 0, so early averages are too small
     by exactly those factors) and the direction μ̂/(√ν̂ + ε)."""
-    mu = tree_map(lambda g, m: (1 - h.b1) * g + h.b1 * m, grads, state.mu)
-    nu = tree_map(lambda g, v: (1 - h.b2) * g**2 + h.b2 * v, grads, state.nu)
+    mu = jax.tree.map(lambda g, m: (1 - h.b1) * g + h.b1 * m, grads, state.mu)
+    nu = jax.tree.map(lambda g, v: (1 - h.b2) * g**2 + h.b2 * v, grads, state.nu)
     count = state.count + 1
-    mu_hat = tree_map(lambda m: m / (1 - h.b1**count).astype(m.dtype), mu)
-    nu_hat = tree_map(lambda v: v / (1 - h.b2**count).astype(v.dtype), nu)
-    direction = tree_map(lambda m, v: m / (jnp.sqrt(v) + h.eps), mu_hat, nu_hat)
+    mu_hat = jax.tree.map(lambda m: m / (1 - h.b1**count).astype(m.dtype), mu)
+    nu_hat = jax.tree.map(lambda v: v / (1 - h.b2**count).astype(v.dtype), nu)
+    direction = jax.tree.map(lambda m, v: m / (jnp.sqrt(v) + h.eps), mu_hat, nu_hat)
     return direction, AdamState(count, mu, nu)
 
 
 def adam_init(params: Tree) -> AdamState:
     return AdamState(
-        jnp.zeros([], jnp.int32), tree_map(jnp.zeros_like, params), tree_map(jnp.zeros_like, params)
+        jnp.zeros([], jnp.int32), jax.tree.map(jnp.zeros_like, params), jax.tree.map(jnp.zeros_like, params)
     )
 
 
@@ -124,7 +122,7 @@ def adam(h: HParams) -> Optimizer:
 
     def update(grads: Tree, state: AdamState, params: Tree | None = None):
         direction, state = adam_direction(grads, state, h)
-        return tree_map(lambda d: -h.lr * d, direction), state
+        return jax.tree.map(lambda d: -h.lr * d, direction), state
 
     return Optimizer(adam_init, update)
 
@@ -135,8 +133,8 @@ def adamw(h: HParams) -> Optimizer:
 
     def update(grads: Tree, state: AdamState, params: Tree):
         direction, state = adam_direction(grads, state, h)
-        decayed = tree_map(lambda d, p: d + h.weight_decay * p, direction, params)
-        return tree_map(lambda d: -h.lr * d, decayed), state
+        decayed = jax.tree.map(lambda d, p: d + h.weight_decay * p, direction, params)
+        return jax.tree.map(lambda d: -h.lr * d, decayed), state
 
     return Optimizer(adam_init, update)
 

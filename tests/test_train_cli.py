@@ -137,7 +137,11 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
         (["--activation", "relu,tanh,elu"], "give one hidden activation or two separated by a comma"),
         (
             ["--loss", "bce", "--output-activation", "identity"],
-            "--loss bce needs --output-activation sigmoid",
+            "loss 'bce' needs a sigmoid output, got 'identity'",
+        ),
+        (
+            ["--model", "conv", "--hidden", "4", "--kernel-size", "5"],
+            "the conv model needs 1 <= kernel_size < h1",
         ),
     ],
 )

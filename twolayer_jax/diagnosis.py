@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manual.derivatives import DERIVATIVES
+from manual.derivatives import DERIVATIVES, mse_gradient
 from twolayer_jax.activations import get_activation, hidden_activations, parse_activation
 
 # backward order, as LAB.md derives them; deltas first within each layer
@@ -33,10 +33,6 @@ FLOAT32_HINT = (
     "the gradients agree only to float32 precision (relative error between 1e-6 and 1e-4): "
     "something is computed in float32; the contract is float64"
 )
-
-
-def mse_gradient(output, target):
-    return 2 * (output - target) / len(output)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -148,24 +148,23 @@ def config_from_args(args) -> TrainConfig:
     hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
     if args.lr > float(np.finfo(args.dtype).max):
         raise UsageError(f"--lr {args.lr} does not fit in {args.dtype}")
-    if args.model == "conv" and args.kernel_size >= hidden[0]:
-        raise UsageError(f"--kernel-size {args.kernel_size} must be narrower than h1 = {hidden[0]}")
-    if args.loss == "bce" and args.output_activation != "sigmoid":
-        raise UsageError(f"--loss bce needs --output-activation sigmoid, got {args.output_activation}")
-    return TrainConfig(
-        epochs=args.epochs,
-        hidden=hidden,
-        activation=args.activation,
-        output_activation=args.output_activation,
-        loss=args.loss,
-        model=args.model,
-        channels=args.channels,
-        kernel_size=args.kernel_size,
-        optimizer=args.optimizer,
-        optimizer_impl=args.optimizer_impl,
-        grad=args.grad,
-        dtype=args.dtype,
-    )
+    try:
+        return TrainConfig(
+            epochs=args.epochs,
+            hidden=hidden,
+            activation=args.activation,
+            output_activation=args.output_activation,
+            loss=args.loss,
+            model=args.model,
+            channels=args.channels,
+            kernel_size=args.kernel_size,
+            optimizer=args.optimizer,
+            optimizer_impl=args.optimizer_impl,
+            grad=args.grad,
+            dtype=args.dtype,
+        )
+    except ValueError as error:  # the config's own checks (bce needs a sigmoid output, k < h1 ...)
+        raise UsageError(str(error)) from None
 
 
 def hparams_from_args(args) -> HParams:
