@@ -146,6 +146,13 @@ def progress_bars(enabled: bool) -> Iterator:
 
         def start(description: str, total: int) -> Callable[[int], None]:
             task = progress.add_task(description, total=total)
-            return lambda done: progress.update(task, completed=int(done))
+            furthest = 0
+
+            def report(done: int) -> None:
+                nonlocal furthest  # callbacks are unordered: never move a bar back
+                furthest = max(furthest, int(done))
+                progress.update(task, completed=furthest)
+
+            return report
 
         yield start

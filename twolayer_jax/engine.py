@@ -19,15 +19,26 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax.activations import hidden_activations, parse_activation
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
-from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, init_conv_params, init_params
+from twolayer_jax.model import (
+    ForwardCache,
+    Params,
+    accuracy,
+    forward_layers,
+    init_conv_params,
+    init_params,
+    width_masks,
+)
 from twolayer_jax.optimizers import OPTIMIZERS, HParams
 from twolayer_jax.registry import lookup
 
@@ -113,13 +124,16 @@ def all_finite(params: Params) -> Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]))
 
 
-def make_train(
+def make_fit(
     config: TrainConfig, grad_fn: GradFn | None = None, progress: ProgressFn | None = None
-) -> Callable[[Array, HParams, Array, Array], TrainResult]:
-    """A pure ``train(key, hparams, x, y) -> TrainResult`` for one run of ``config``.
+) -> Callable[..., TrainResult]:
+    """A pure ``fit(params, hparams, x, y, masks=None, progress_offset=0) -> TrainResult`` that
+    trains ``params`` for ``config.epochs`` full-batch updates.
 
-    ``grad_fn`` replaces the gradient named by ``config.grad``. ``progress``, if given, is a host
-    function called with the number of epochs done about PROGRESS_TICKS times per run; it only
+    ``masks`` (0/1, shaped like ``params``, from :func:`twolayer_jax.model.width_masks`)
+    multiplies every gradient, so a masked parameter never moves. ``grad_fn`` replaces the
+    gradient named by ``config.grad``. ``progress``, if given, is a host function called with
+    ``progress_offset`` plus the epochs done, about PROGRESS_TICKS times per run; it only
     reports and never changes a result.
     """
     dtype = require_dtype(config.dtype)
@@ -133,26 +147,28 @@ def make_train(
         loss = jnp.where(all_finite(params), loss_fn(cache.x3, cache.y, y), jnp.nan)
         return loss, accuracy(cache.y, y)
 
-    def report_progress(epoch: Array) -> None:
-        if progress is not None:
-            done = epoch + 1
-            jax.lax.cond(
-                done % report_every == 0,
-                lambda: jax.debug.callback(progress, done),
-                lambda: None,
-            )
+    def report_progress(epochs_done: Array, offset: Array, reporter: Array) -> None:
+        if progress is None:
+            return
+        tick = (epochs_done % report_every == 0) | (epochs_done == config.epochs)
+        jax.lax.cond(
+            tick & reporter,
+            lambda: jax.debug.callback(progress, offset + epochs_done),
+            lambda: None,
+        )
 
-    def train(key: Array, hparams: HParams, x: Array, y: Array) -> TrainResult:
+    def fit(params, hparams, x, y, masks=None, progress_offset=0, reporter=True) -> TrainResult:
         x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
         hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
         optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
-        params = config.init_params(key, dtype)
 
         def epoch(carry, index):
             params, opt_state = carry
             grads, cache = grad_fn(params, x, y)
+            if masks is not None:
+                grads = jax.tree.map(jnp.multiply, grads, masks)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            report_progress(index)
+            report_progress(index + 1, progress_offset, reporter)
             return (optax.apply_updates(params, updates), opt_state), metrics(params, cache, y)
 
         carry = (params, optimizer.init(params))
@@ -165,26 +181,126 @@ def make_train(
             jnp.append(accuracies, final_accuracy),
         )
 
+    return fit
+
+
+def make_train(
+    config: TrainConfig, grad_fn: GradFn | None = None, progress: ProgressFn | None = None
+) -> Callable[..., TrainResult]:
+    """A pure ``train(key, hparams, x, y, widths=None) -> TrainResult`` for one run of
+    ``config``: :func:`make_fit` from the config's initial params for ``key``.
+
+    ``widths`` (two integers, may be traced) trains a network whose hidden layers use only the
+    first ``widths`` units of ``config.hidden``, the rest masked (see
+    :func:`twolayer_jax.model.width_masks`); a padded width-h run computes what an unpadded
+    width-h run computes, which lets one program sweep the width.
+    """
+    dtype = require_dtype(config.dtype)
+    fit = make_fit(config, grad_fn, progress)
+
+    def train(key, hparams, x, y, widths=None, progress_offset=0, reporter=True) -> TrainResult:
+        if widths is None:
+            return fit(config.init_params(key, dtype), hparams, x, y, None, progress_offset, reporter)
+        if config.model != "dense":
+            raise ValueError("masked widths need the dense model")
+        masks = width_masks(widths, config.hidden, dtype)
+        params = init_params(key, config.hidden, dtype, widths)
+        return fit(params, hparams, x, y, masks, progress_offset, reporter)
+
     return train
 
 
-@partial(jax.jit, static_argnames=("config", "grad_fn", "progress"))
+# Seeds per compiled chunk on each device: a chunk's working set stays in cache, where all S at
+# once would not (see benchmarks/).
+DEFAULT_CHUNK_SIZE = 16
+SEED_AXIS = "seeds"
+
+
+class SeedLayout(NamedTuple):
+    """How S runs are laid out: ``devices`` shards of ``chunks`` chunks of ``chunk`` runs each,
+    run one chunk after another on each device; ``padded - runs`` copies of the last run fill
+    the grid and are dropped from the result."""
+
+    runs: int
+    devices: int
+    chunks: int
+    chunk: int
+
+    @property
+    def padded(self) -> int:
+        return self.devices * self.chunks * self.chunk
+
+
+def seed_layout(runs: int, devices: int, chunk_size: int) -> SeedLayout:
+    """Balanced chunks of at most ``chunk_size`` runs, at least one run per device."""
+    per_device = -(-runs // devices)
+    chunks = -(-per_device // chunk_size)
+    return SeedLayout(runs, devices, chunks, -(-per_device // chunks))
+
+
+def progress_total(config: TrainConfig, runs: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+    """The count a ``train_many`` progress hook reaches at the end: epochs × chunks per device."""
+    return config.epochs * seed_layout(runs, jax.device_count(), chunk_size).chunks
+
+
+def seed_mesh() -> Mesh:
+    """A 1-D mesh over every device of every process: the seed axis is split across it."""
+    return Mesh(np.array(jax.devices()), (SEED_AXIS,))
+
+
+@partial(jax.jit, static_argnames=("config", "grad_fn", "progress", "chunk_size"))
 def train_many(
     config: TrainConfig,
     keys: Array,
     hparams: HParams,
     x: ArrayLike,
     y: ArrayLike,
+    widths: ArrayLike | None = None,
     grad_fn: GradFn | None = None,
     progress: ProgressFn | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> TrainResult:
     """S runs in one compiled program: ``keys`` has shape (S,) and each ``hparams`` field is a
-    scalar (shared) or shape (S,) (one per run). Returns a :class:`TrainResult` with a leading
-    axis S. Compiles once per (config, shapes, grad_fn, progress)."""
+    scalar (shared) or shape (S,) (one per run); ``widths`` is None, a pair, or (S, 2) (see
+    :func:`make_train`). Returns a :class:`TrainResult` with a leading axis S.
+
+    The runs are split across every device (:func:`seed_mesh`) and, on each, trained
+    ``chunk_size`` at a time. Every run is independent, so the layout changes the speed, never a
+    result. A ``progress`` hook hears the first device only and counts to
+    :func:`progress_total`. Compiles once per (config, shapes, grad_fn, progress, chunk_size).
+    """
     runs = keys.shape[0]
-    hparams = jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (runs,)), hparams)
+    inputs = {
+        "keys": keys,
+        "hparams": jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (runs,)), hparams),
+    }
+    if widths is not None:
+        inputs["widths"] = jnp.broadcast_to(jnp.asarray(widths, jnp.int32), (runs, 2))
+    mesh = seed_mesh()
+    layout = seed_layout(runs, mesh.size, chunk_size)
+    # Fill the grid with copies of the last run; they are dropped from the result.
+    fill = jnp.minimum(jnp.arange(layout.padded), runs - 1)
+    inputs = jax.tree.map(lambda leaf: leaf[fill], inputs)
     train = make_train(config, grad_fn, progress)
-    return jax.vmap(train, in_axes=(0, 0, None, None))(keys, hparams, x, y)
+
+    def one_run(run, progress_offset, reporter):
+        return train(run["keys"], run["hparams"], x, y, run.get("widths"), progress_offset, reporter)
+
+    def on_one_device(local):
+        reporter = jax.lax.axis_index(SEED_AXIS) == 0
+        chunked = jax.tree.map(lambda leaf: leaf.reshape(layout.chunks, layout.chunk, *leaf.shape[1:]), local)
+
+        def one_chunk(_, indexed):
+            index, chunk = indexed
+            return None, jax.vmap(one_run, in_axes=(0, None, None))(chunk, index * config.epochs, reporter)
+
+        _, results = jax.lax.scan(one_chunk, None, (jnp.arange(layout.chunks), chunked))
+        return jax.tree.map(lambda leaf: leaf.reshape(-1, *leaf.shape[2:]), results)
+
+    sharded = jax.shard_map(
+        on_one_device, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS), check_vma=False
+    )
+    return jax.tree.map(lambda leaf: leaf[:runs], sharded(inputs))
 
 
 def seed_keys(first_seed: int, count: int) -> Array:

@@ -43,22 +43,49 @@ def layer_shapes(hidden: tuple[int, int], n_inputs: int = 2, n_outputs: int = 1)
     }  # fmt: skip
 
 
-def init_params(key: Array, hidden: tuple[int, int] = (100, 100), dtype=jnp.float32) -> Params:
+def init_params(
+    key: Array, hidden: tuple[int, int] = (100, 100), dtype=jnp.float32, widths: Array | None = None
+) -> Params:
     """LeCun-normal weights, ``W ~ N(0, 1/fan_in)``, and zero biases.
 
     Scaling by fan-in keeps every pre-activation at roughly unit variance for inputs of unit
     scale, so the sigmoids start in their sensitive middle range rather than saturated (where
     σ' ≈ 0 and gradient descent stalls). Zero biases are enough: the random weights already break
     the symmetry between hidden units.
+
+    ``widths`` (two integers, may be traced) asks for a narrower network padded to ``hidden``:
+    the fan-ins are the used widths' and every weight of an unused unit is zero (see
+    :func:`width_masks`).
     """
     shapes = layer_shapes(hidden)
+    fan_ins = (2, *hidden) if widths is None else (2, widths[0], widths[1])
     params = {}
     for layer, layer_key in enumerate(jax.random.split(key, 3), start=1):
-        fan_in = shapes[f"W{layer}"][0]
         normal = jax.random.normal(layer_key, shapes[f"W{layer}"], dtype)
-        params[f"W{layer}"] = normal / jnp.sqrt(jnp.asarray(fan_in, dtype))
+        params[f"W{layer}"] = normal / jnp.sqrt(jnp.asarray(fan_ins[layer - 1], dtype))
         params[f"b{layer}"] = jnp.zeros(shapes[f"b{layer}"], dtype)
-    return params
+    if widths is None:
+        return params
+    return jax.tree.map(jnp.multiply, params, width_masks(widths, hidden, dtype))
+
+
+def width_masks(widths: Array, hidden: tuple[int, int], dtype=jnp.float32) -> Params:
+    """0/1 masks shaped like the params of a ``hidden`` network that uses only the first
+    ``widths = (w1, w2)`` units of each hidden layer (``widths`` may be traced, so networks of
+    different widths share one compiled program).
+
+    A parameter is kept when it belongs to used units only. An unused unit's incoming and
+    outgoing weights and its bias are masked: zero at init, and with its gradient masked too it
+    stays zero, so the unit's constant output (σ(0) = 0.5) meets only zero weights. It neither
+    contributes nor learns, and the padded network computes what the narrow one computes.
+    """
+    first = (jnp.arange(hidden[0]) < widths[0]).astype(dtype)
+    second = (jnp.arange(hidden[1]) < widths[1]).astype(dtype)
+    return {
+        "W1": jnp.broadcast_to(first, (2, hidden[0])), "b1": first,
+        "W2": first[:, None] * second[None, :], "b2": second,
+        "W3": second[:, None], "b3": jnp.ones((1,), dtype),
+    }  # fmt: skip
 
 
 def same_padding(kernel_size: int) -> tuple[int, int]:

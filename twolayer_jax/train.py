@@ -31,7 +31,8 @@ from twolayer_jax.cli import (
     writable_dir,
 )
 from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
-from twolayer_jax.engine import TrainConfig, seed_keys, train_many
+from twolayer_jax.devices import use_every_cpu_core
+from twolayer_jax.engine import TrainConfig, progress_total, seed_keys, train_many
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.losses import LOSSES
 from twolayer_jax.model import forward, predict_labels
@@ -211,7 +212,7 @@ def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -
 
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, seeds), flush=True)
-    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", config.epochs)
+    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
     result = train_many(config, seed_keys(args.seed, args.seeds), hparams_from_args(args),
                         dataset.x, dataset.y, progress=progress)  # fmt: skip
     runs = summarise(seeds, result)
@@ -252,6 +253,7 @@ def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_every_cpu_core()
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     args.print_every = args.print_every or max(1, args.epochs // 10)
