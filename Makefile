@@ -1,10 +1,10 @@
-# `make run` and `make test` each create .venv and install the project into it first.
+# `make run`, `make report`, `make bench` and `make test` each create .venv and install the project into it first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run report bench test lint clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(INSTALLED): pyproject.toml
 
 run: $(INSTALLED)
 	$(BIN)/python -m twolayer_jax.train
+
+report: $(INSTALLED)
+	$(BIN)/python -m twolayer_jax.report --out runs/report
+
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks.throughput --json benchmarks/results.json --markdown benchmarks/RESULTS.md
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

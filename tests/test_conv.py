@@ -34,6 +34,12 @@ def test_the_layer_is_a_same_padded_correlation_with_a_shared_kernel(kernel_size
     out = model.conv_layer(jnp.asarray(z1), jnp.asarray(kernel), jnp.asarray(bias))
     assert out.shape == (3, 2, 7)  # "same": the length is kept
     np.testing.assert_allclose(out, numpy_conv(z1, kernel, bias), rtol=1e-12)
+    before = (kernel_size - 1) // 2
+    lax_conv = jax.lax.conv_general_dilated(
+        jnp.asarray(z1)[:, None, :], jnp.asarray(kernel), window_strides=(1,),
+        padding=[(before, kernel_size - 1 - before)], dimension_numbers=("NCH", "OIH", "NCH"),
+    )  # fmt: skip
+    np.testing.assert_allclose(out, lax_conv + bias[None, :, None], rtol=1e-12)
 
 
 SHAPES = [(1, 6, 1, 3), (5, 7, 3, 4), (9, 5, 2, 1), (4, 8, 2, 6), (16, 12, 4, 5)]  # n, h1, C, k

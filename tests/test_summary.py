@@ -10,8 +10,17 @@ def test_a_run_that_learns_reports_its_first_epoch_at_100_percent():
     loss = np.array([0.3, 0.2, 0.1, 0.05, 0.04])
     accuracy = np.array([0.5, 0.9, 1.0, 0.95, 1.0])
     run = summarise_run(3, loss, accuracy)
-    assert run == RunSummary(3, 0.04, 1.0, 2, None)
+    assert run == RunSummary(3, 0.04, 1.0, 2, None, settled_at_100=4)  # 100 % at 2, lost at 3
     assert not run.diverged
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "settled"),
+    [([1.0, 1.0, 1.0], 0), ([0.5, 1.0, 1.0], 1), ([0.5, 1.0, 0.5, 1.0], 3), ([1.0, 1.0, 0.5], None)],
+)
+def test_a_run_settles_at_100_percent_from_the_epoch_it_stays_there(accuracy, settled):
+    run = summarise_run(0, np.full(len(accuracy), 0.1), np.array(accuracy))
+    assert run.settled_at_100 == settled
 
 
 def test_a_run_that_never_gets_there_has_no_first_epoch():
@@ -27,6 +36,7 @@ def test_a_diverged_run_has_no_final_numbers_and_says_when(bad):
     assert run.diverged and run.diverged_at == 2
     assert run.final_loss is None and run.final_accuracy is None
     assert run.first_epoch_at_100 == 1  # reached before it diverged
+    assert run.settled_at_100 is None
 
 
 def test_accuracy_read_off_a_diverged_network_does_not_count():

@@ -212,7 +212,7 @@ def make_train(
 
 # Seeds per compiled chunk on each device: a chunk's working set stays in cache, where all S at
 # once would not (see benchmarks/).
-DEFAULT_CHUNK_SIZE = 16
+DEFAULT_CHUNK_SIZE = 8
 SEED_AXIS = "seeds"
 
 

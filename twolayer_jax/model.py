@@ -103,13 +103,16 @@ def is_conv(params: Params) -> bool:
 def conv_layer(z1: Array, kernel: Array, bias: Array) -> Array:
     """A 1-D convolution over the h1 features of each row: one input channel, C output channels,
     a kernel of width k < h1 shared along the features, stride 1, "same" zero padding.
-    (n, h1) → (n, C, h1)."""
-    signal = z1[:, None, :]  # (n, 1 channel, h1)
-    out = jax.lax.conv_general_dilated(
-        signal, kernel, window_strides=(1,), padding=[same_padding(kernel.shape[-1])],
-        dimension_numbers=("NCH", "OIH", "NCH"),
-    )  # fmt: skip
-    return out + bias[None, :, None]
+    (n, h1) → (n, C, h1).
+
+    Written as k shifted windows of the padded signal, x2[n, c, i] = b[c] + Σ_j K[c, 0, j]·ẑ[n, i + j]:
+    the same numbers as ``lax.conv_general_dilated`` (a test compares them), and much faster than
+    it once vmapped over runs with their own kernels on a CPU.
+    """
+    width, kernel_size = z1.shape[1], kernel.shape[-1]
+    signal = jnp.pad(z1, ((0, 0), same_padding(kernel_size)))
+    windows = jnp.stack([signal[:, j : j + width] for j in range(kernel_size)], axis=-1)  # (n, h1, k)
+    return jnp.einsum("nij,cj->nci", windows, kernel[:, 0, :]) + bias[None, :, None]
 
 
 def layer_2(params: Params, z1: Array) -> Array:

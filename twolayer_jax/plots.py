@@ -75,3 +75,103 @@ def learning_curve_figure(loss: np.ndarray, accuracy: np.ndarray, title: str) ->
     diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
     fig.suptitle(title + (f" ({diverged} diverged, left out)" if diverged else ""))
     return fig
+
+
+def sigmoid_figure() -> Figure:
+    """σ(t) and σ'(t) = σ(t)(1 − σ(t)): the derivative peaks at 1/4 and vanishes where σ saturates."""
+    t = np.linspace(-8, 8, 401)
+    sigma = 1 / (1 + np.exp(-t))
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(t, sigma, color="tab:blue", label="σ(t) = 1 / (1 + e^(−t))")
+    ax.plot(t, sigma * (1 - sigma), color="tab:orange", label="σ'(t) = σ(t)(1 − σ(t))")
+    ax.axhline(0.25, color="tab:orange", lw=0.8, ls=":")
+    ax.set_xlabel("t (pre-activation)")
+    ax.set_ylabel("value")
+    ax.set_title("The sigmoid and its derivative")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def decision_boundary_figure(
+    axis: np.ndarray, output: np.ndarray | None, x: np.ndarray, labels: np.ndarray, title: str
+) -> Figure:
+    """The network's output over the unit square (``output[i, j]`` at x[0] = axis[j], x[1] =
+    axis[i]) as a heat map, the 0.5 contour (the decision boundary) and the points on top."""
+    fig = Figure(figsize=(5.6, 4.6), layout="constrained")
+    ax = fig.subplots()
+    if output is None:
+        ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=ax.transAxes)
+    else:
+        image = ax.pcolormesh(axis, axis, output, cmap="RdBu", vmin=0, vmax=1, shading="auto")
+        fig.colorbar(image, ax=ax, label="network output y")
+        if output.min() < 0.5 < output.max():
+            ax.contour(axis, axis, output, levels=[0.5], colors="black", linewidths=1.2)
+    ax.scatter(
+        x[:, 0], x[:, 1], c=LABEL_COLOURS[labels.ravel().astype(int)], s=26, edgecolors="black", lw=0.6
+    )
+    ax.set(xlabel="x[0]", ylabel="x[1]", title=title)
+    ax.set_aspect("equal")
+    return fig
+
+
+def sweep_figure(
+    values: list[float], outcomes: dict[str, list], xlabel: str, title: str, log_base: float
+) -> Figure:
+    """Two panels against a swept value, one line per dataset: the share of seeds that end at
+    100 % accuracy, and the median epochs to 100 % (with the interquartile range as error bars)
+    over the seeds that get there. ``outcomes`` maps a dataset to its cells' CellOutcomes."""
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    share_ax, epochs_ax = fig.subplots(1, 2, sharex=True)
+    for (name, cells), marker in zip(outcomes.items(), "os^", strict=False):
+        share_ax.plot(values, [100 * c.fraction_at_100 for c in cells], marker=marker, label=name)
+        reached = [(v, c) for v, c in zip(values, cells, strict=True) if c.median_epochs_to_100 is not None]
+        if reached:
+            xs = [v for v, _ in reached]
+            mid = np.array([c.median_epochs_to_100 for _, c in reached])
+            spread = np.array([c.quartiles_epochs_to_100 for _, c in reached]).T
+            epochs_ax.errorbar(xs, mid, yerr=np.abs(spread - mid), marker=marker, capsize=3, label=name)
+    share_ax.set_ylabel("seeds ending at 100 % accuracy (%)")
+    share_ax.set_ylim(-3, 103)
+    epochs_ax.set_ylabel("epochs until it stays at 100 % (median, IQR)")
+    epochs_ax.set_yscale("log")
+    for ax in (share_ax, epochs_ax):
+        ax.set_xscale("log", base=log_base)
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="best", fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
+def curves_figure(
+    histories: dict[str, dict[str, np.ndarray]], title: str, loss_ceiling: float | None = None
+) -> Figure:
+    """One panel per dataset: the median loss over seeds of each setting, with its interquartile
+    band (runs that diverged are left out, and the legend counts them). ``histories`` maps a
+    dataset to {setting label: (seeds, epochs + 1) losses}. Settings alternate solid and dashed
+    lines, so two that coincide both show; ``loss_ceiling`` caps the loss axis (a diverging run
+    leaves through the top instead of squashing the rest)."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(histories), sharey=True))
+    colours = [f"C{i}" for i in range(10)]
+    for ax, (name, by_label) in zip(axes, histories.items(), strict=True):
+        for index, (label, loss) in enumerate(by_label.items()):
+            colour, style = colours[index % len(colours)], ("-", "--")[index % 2]
+            diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
+            epochs = np.arange(1, loss.shape[1] + 1)  # shifted by one so epoch 0 fits a log axis
+            q1, mid, q3 = quantiles(loss, (0.25, 0.5, 0.75))
+            note = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
+            ax.plot(epochs, mid, color=colour, ls=style, label=label + note)
+            ax.fill_between(epochs, q1, q3, color=colour, alpha=0.2, lw=0)
+        ax.set(xscale="log", yscale="log", xlabel="epoch + 1", title=name)
+        if loss_ceiling is not None:
+            ax.set_ylim(top=loss_ceiling)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="lower left", fontsize="x-small")
+    axes[0].set_ylabel("loss (median over seeds, IQR band)")
+    fig.suptitle(title)
+    return fig

@@ -18,6 +18,9 @@ class RunSummary:
     final_accuracy: float | None
     first_epoch_at_100: int | None  # updates after which accuracy first reached 100 %
     diverged_at: int | None  # first epoch whose loss is NaN or inf
+    # updates after which accuracy is 100 % to the end (None unless the run ends there): a run
+    # can touch 100 % on its way and lose it again, so sweeps compare this
+    settled_at_100: int | None = None
 
     @property
     def diverged(self) -> bool:
@@ -35,7 +38,9 @@ def summarise_run(seed: int, loss: np.ndarray, accuracy: np.ndarray) -> RunSumma
     diverged_at = first_index(~np.isfinite(loss))
     reached = first_index(accuracy == 1.0)
     if diverged_at is None:
-        return RunSummary(seed, float(loss[-1]), float(accuracy[-1]), reached, None)
+        short = np.flatnonzero(accuracy != 1.0)
+        settled = None if accuracy[-1] != 1.0 else (int(short[-1]) + 1 if short.size else 0)
+        return RunSummary(seed, float(loss[-1]), float(accuracy[-1]), reached, None, settled)
     if reached is not None and reached > diverged_at:
         reached = None  # an accuracy read off a diverged network means nothing
     return RunSummary(seed, None, None, reached, diverged_at)

@@ -1,0 +1,495 @@
+"""``python -m twolayer_jax.report --out DIR``: the lab's whole report, regenerated from real runs.
+
+Runs every experiment (each grid one compiled program, every cell trained on the same S seeds),
+then writes ``DIR/results.json`` with every number, the PNG figures, and ``DIR/REPORT.md`` in the
+lab's section order. The report's text is built from ``results.json`` alone: no number in it is
+typed by hand. ``--quick`` is a fast look (few seeds and epochs); ``--seeds``/``--epochs``
+override either setting.
+"""
+
+import dataclasses
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from twolayer_jax import formats
+from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, run_cli, writable_dir
+from twolayer_jax.data import Dataset, load_dataset
+from twolayer_jax.devices import use_every_cpu_core
+from twolayer_jax.engine import TrainConfig
+from twolayer_jax.model import forward, predict_labels
+from twolayer_jax.optimizers import HParams
+from twolayer_jax.report_text import write_report
+from twolayer_jax.study import Cell, CellOutcome, GridResult, cell_outcome, grid_progress_total, run_grid
+from twolayer_jax.summary import representative_index
+
+DEFAULT_SEEDS = 32
+DEFAULT_EPOCHS = 5000
+QUICK_SEEDS = 4
+QUICK_EPOCHS = 200
+LAB_LR = 1.0
+LEARNING_RATES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # four decades and more
+HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; one program, padded to the largest
+# the all-linear network: stable below about 0.03, diverging within a few epochs above it
+NO_ACTIVATION_RATES = (0.001, 0.01, 0.03, 0.1, 1.0)
+# each optimizer at a common learning rate for it (not tuned per dataset); sgd is the lab's
+OPTIMIZER_RATES = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0.001,
+                   "adam": 0.01, "adamw": 0.01}  # fmt: skip
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")  # all with the lab's sgd, lr 1
+# a 1-D convolution over 32 first-layer features (a conv over 100 runs 3x slower than the dense net)
+CONV = {"hidden": (32, 32), "channels": 4, "kernel_size": 5}
+CONV_OPTIMIZERS = {"sgd": 1.0, "adam": 0.01}
+GRADCHECK_PROBLEMS = 2  # random problems per network: batch 1 and batch 7, non-square widths
+BOUNDARY_POINTS = 221  # grid points per axis of the decision-boundary heat maps
+BOUNDARY_MARGIN = 0.05
+DATASETS = ("linear", "xor")
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="python -m twolayer_jax.report",
+        description="Run every experiment of the lab's report; write REPORT.md, its figures, results.json.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/report"), help="output folder (default runs/report)"
+    )
+    quick_help = f"a fast look: {QUICK_SEEDS} seeds and {QUICK_EPOCHS} epochs per setting"
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--seeds", type=int_at_least(1), default=None,
+                        help=f"seeds per setting (default {DEFAULT_SEEDS})")  # fmt: skip
+    parser.add_argument("--epochs", type=int_at_least(1), default=None,
+                        help=f"epochs per run (default {DEFAULT_EPOCHS})")  # fmt: skip
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    seeds: int  # per setting of the discussion's grids and the main results
+    extras_seeds: int  # per setting of the extras: half as many, to keep the report under 10 minutes
+    epochs: int
+    dtype: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One grid on one dataset: a config and its cells, trained in one program."""
+
+    section: str
+    label: str  # the cell label when the grid has one cell (an optimizer, an activation)
+    dataset: Dataset
+    config: TrainConfig
+    cells: list[Cell]
+    seeds: int
+
+
+def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
+    """Every grid the report trains, in the order it trains them."""
+    base = lr_config(settings)
+    extras = settings.extras_seeds
+    experiments = []
+    for dataset in datasets:
+        lr_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in LEARNING_RATES]
+        experiments.append(Experiment("learning_rate", "", dataset, base, lr_cells, settings.seeds))
+        padded = dataclasses.replace(base, hidden=(max(HIDDEN_UNITS),) * 2)
+        width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS]
+        experiments.append(Experiment("hidden_units", "", dataset, padded, width_cells, settings.seeds))
+        linear_net = dataclasses.replace(base, activation="identity", output_activation="identity")
+        rate_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in NO_ACTIVATION_RATES]
+        experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, settings.seeds))
+        for name, lr in OPTIMIZER_RATES.items():
+            if name != "sgd":  # the lab's sgd at lr 1 is the learning-rate grid's cell
+                config = dataclasses.replace(base, optimizer=name)
+                experiments.append(
+                    Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], extras)
+                )
+        for name in ACTIVATIONS[1:]:  # sigmoid, likewise, is already trained
+            config = dataclasses.replace(base, activation=name)
+            experiments.append(
+                Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
+            )
+        for name, lr in CONV_OPTIMIZERS.items():
+            config = dataclasses.replace(base, model="conv", optimizer=name, **CONV)
+            cells = [Cell(name, HParams(lr=lr))]
+            experiments.append(Experiment("conv", name, dataset, config, cells, extras))
+    return experiments
+
+
+def select_run(tree, index: int):
+    return jax.tree.map(lambda leaf: leaf[index], tree)
+
+
+def outcome_record(outcome) -> dict:
+    return dataclasses.asdict(outcome)
+
+
+def boundary_axis() -> np.ndarray:
+    """The heat maps' axis: the unit square and a margin, so points on its edge show whole."""
+    return np.linspace(-BOUNDARY_MARGIN, 1 + BOUNDARY_MARGIN, BOUNDARY_POINTS)
+
+
+def boundary_grid(params, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The network's output on a BOUNDARY_POINTS² grid over (a little more than) the unit square."""
+    axis = boundary_axis()
+    grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2).astype(config.dtype)
+    output = np.asarray(forward(params, grid, config.activation, config.output_activation))
+    return axis, output.reshape(BOUNDARY_POINTS, BOUNDARY_POINTS)
+
+
+def least_squares_fit(dataset: Dataset) -> tuple[np.ndarray, float]:
+    """The best affine fit y ≈ x·w + c to the labels: what a network without activations can
+    reach. Returns ((w, c), its MSE)."""
+    design = np.hstack([dataset.x, np.ones((len(dataset.x), 1))])
+    weights, *_ = np.linalg.lstsq(design, dataset.y, rcond=None)
+    return weights.ravel(), float(np.mean((design @ weights - dataset.y) ** 2))
+
+
+def least_squares_loss(dataset: Dataset) -> float:
+    return least_squares_fit(dataset)[1]
+
+
+def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Path) -> dict:
+    """The lab's own run (sigmoid, lr 1) on one dataset: its figures and its numbers."""
+    from twolayer_jax.plots import comparison_figure, decision_boundary_figure, learning_curve_figure
+
+    cell = [c.hparams.lr for c in grid.cells].index(LAB_LR)
+    runs, result = grid.summaries[cell], grid.results[cell]
+    shown = representative_index(runs)
+    run = runs[shown]
+    files = {
+        key: f"{dataset.name}_{key}.png" for key in ("comparison", "decision_boundary", "learning_curve")
+    }
+    record = {
+        "representative_seed": run.seed,
+        "summary": dataclasses.asdict(run),
+        "outcome": outcome_record(grid.outcomes[cell]),
+        "files": files,
+        "predictions": None,
+    }
+    predicted, output_grid = None, None
+    if not run.diverged:
+        params = select_run(result.params, shown)
+        output = np.asarray(forward(params, dataset.x.astype(config.dtype))).ravel()
+        record["predictions"] = [
+            {"point": i, "target": float(t), "output": float(o)}
+            for i, (t, o) in enumerate(zip(dataset.y.ravel(), output, strict=True))
+        ]
+        predicted = np.asarray(predict_labels(output))
+        _, output_grid = boundary_grid(params, config)  # a diverged run has no map
+    note = f"{dataset.name}, seed {run.seed}: {formats.summary_line(run)}"
+    comparison_figure(dataset.x, dataset.y, predicted, note).savefig(out / files["comparison"], dpi=110)
+    decision_boundary_figure(
+        boundary_axis(), output_grid, dataset.x, dataset.y,
+        f"{dataset.name}: output of seed {run.seed} (black: y = 0.5)",
+    ).savefig(out / files["decision_boundary"], dpi=110)  # fmt: skip
+    seeds = len(runs)
+    learning_curve_figure(
+        np.asarray(result.loss),
+        np.asarray(result.accuracy),
+        f"{dataset.name}: {seeds} seeds, sigmoid, lr {LAB_LR:g}",
+    ).savefig(out / files["learning_curve"], dpi=110)
+    return record
+
+
+def checked_networks() -> list[tuple[str, tuple[str, str, str]]]:
+    """The networks this report trains: every hidden activation and the linear network (dense),
+    and the conv model."""
+    dense = [("dense", (name, "sigmoid", "mse")) for name in ACTIVATIONS]
+    return [*dense, ("dense", ("identity", "identity", "mse")), ("conv", ("sigmoid", "sigmoid", "mse"))]
+
+
+def gradient_check() -> dict:
+    """The hand-written backward pass against jax.grad and finite differences in float64: the
+    lab's network term by term, and the worst error of every network the report trains (the
+    ``gradcheck`` CLI covers every network the registries know)."""
+    from manual import backward_with_deltas
+    from twolayer_jax.gradcheck import make_problems, worst_case
+    from twolayer_jax.gradients import COLUMNS, TERM_NAMES, TOLERANCES, check_terms, passes
+
+    tolerance = TOLERANCES["float64"]
+    problems = dict(zip(("dense", "conv"), make_problems(GRADCHECK_PROBLEMS, 0, "float64")[:2], strict=True))
+    description = make_problems(GRADCHECK_PROBLEMS, 0, "float64")[2]
+
+    def worst_checks(model, network):
+        return worst_case([check_terms(backward_with_deltas, p, network, tolerance) for p in problems[model]])
+
+    table = worst_checks("dense", ("sigmoid", "sigmoid", "mse"))
+    summary = []
+    for model, network in checked_networks():
+        checks = worst_checks(model, network)
+        worst = {c: max(check.errors.get(c, 0.0) for check in checks.values()) for c in COLUMNS}
+        passed = all(passes(check, tolerance) for check in checks.values())
+        summary.append({"model": model, "network": "/".join(network), "worst": worst, "passes": passed})
+    return {
+        "problems": description,
+        "tolerance": tolerance._asdict(),
+        "columns": list(COLUMNS),
+        "lab_network": [
+            {"term": TERM_NAMES[name], "errors": check.errors, "passes": passes(check, tolerance)}
+            for name, check in table.items()
+        ],
+        "networks": summary,
+    }
+
+
+def sweep_records(grids: dict[str, GridResult]) -> dict[str, list[dict]]:
+    return {name: [outcome_record(o) for o in grid.outcomes] for name, grid in grids.items()}
+
+
+def lab_cell(grid: GridResult, seeds: int) -> tuple[CellOutcome, np.ndarray]:
+    """The lab's setting (lr 1) of a learning-rate grid, cut to its first ``seeds`` seeds so it
+    compares like with like with the extras (which train seeds 0..seeds−1): outcome and losses."""
+    cell = [c.hparams.lr for c in grid.cells].index(LAB_LR)
+    return cell_outcome(grid.cells[cell].label, grid.summaries[cell][:seeds]), np.asarray(
+        grid.results[cell].loss
+    )[:seeds]
+
+
+def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str, GridResult], label: str):
+    """{dataset: {setting: outcome}} for one-cell grids, with ``label``'s from the lr grid."""
+    records = {}
+    for name, by_label in grids.items():
+        seeds = next(iter(by_label.values())).outcomes[0].seeds
+        outcome = dataclasses.replace(lab_cell(reuse[name], seeds)[0], label=label)
+        records[name] = {label: outcome_record(outcome)} | {
+            key: outcome_record(grid.outcomes[0]) for key, grid in by_label.items()
+        }
+    return records
+
+
+def single_cell_histories(grids, reuse, label: str) -> dict[str, dict[str, np.ndarray]]:
+    histories = {}
+    for name, by_label in grids.items():
+        seeds = next(iter(by_label.values())).outcomes[0].seeds
+        histories[name] = {label: lab_cell(reuse[name], seeds)[1]} | {
+            key: np.asarray(grid.results[0].loss) for key, grid in by_label.items()
+        }
+    return histories
+
+
+def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple[dict, dict]:
+    """Train every experiment: its grids by section and dataset, and the seconds each took."""
+    grids: dict = {}
+    seconds: dict = {}
+    with progress_bars(show_progress) as start_progress:
+        overall = start_progress("all experiments", len(experiments))
+        for number, experiment in enumerate(experiments, start=1):
+            name = experiment.dataset.name
+            title = f"{experiment.section} {experiment.label}".strip() + f" on {name}"
+            cells, seeds = len(experiment.cells), experiment.seeds
+            progress = start_progress(title, grid_progress_total(experiment.config, cells, seeds))
+            started = time.perf_counter()
+            grid = run_grid(experiment.config, experiment.dataset, experiment.cells, seeds, progress)
+            took = time.perf_counter() - started
+            print(f"[{number:>2}/{len(experiments)}] {title}: {cells * seeds} runs, {took:.1f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            if overall:
+                overall(number)
+            by_section = grids.setdefault(experiment.section, {})
+            if experiment.label:
+                by_section.setdefault(name, {})[experiment.label] = grid
+            else:
+                by_section[name] = grid
+            seconds[f"{experiment.section}/{experiment.label or '-'}/{name}"] = round(took, 2)
+    return grids, seconds
+
+
+def settings_from_args(args) -> Settings:
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS)
+    return Settings(seeds, max(1, seeds // 2), epochs, args.dtype)
+
+
+def save(fig, out: Path, file: str) -> str:
+    fig.savefig(out / file, dpi=110)
+    return file
+
+
+def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> dict[str, str]:
+    """The linear network's loss curves, and its output on XOR at the first stable rate."""
+    from twolayer_jax.plots import curves_figure, decision_boundary_figure
+
+    section = grids["no_activation"]
+    histories = {
+        name: {f"lr {c.label}": np.asarray(r.loss) for c, r in zip(g.cells, g.results, strict=True)}
+        for name, g in section.items()
+    }
+    fig = curves_figure(histories, "Without activation functions (a linear network)", loss_ceiling=1e3)
+    for ax, name in zip(fig.axes, histories, strict=False):
+        level = results["no_activation"][name]["least_squares_loss"]
+        ax.axhline(level, color="black", ls="--", lw=0.8, label=f"best affine fit {level:.4g}")
+        ax.legend(loc="upper right", fontsize="x-small")
+    files = {"no_activation": save(fig, out, "no_activation.png")}
+    xor = next(d for d in datasets if d.name != "linear")
+    stable = section[xor.name]
+    cell = next((i for i, o in enumerate(stable.outcomes) if o.diverged == 0), None)
+    output = None
+    title = f"{xor.name} without activations: every rate diverged"
+    if cell is not None:
+        linear_net = TrainConfig(activation="identity", output_activation="identity")
+        _, output = boundary_grid(select_run(stable.results[cell].params, 0), linear_net)
+        title = (
+            f"{xor.name} without activations (seed 0, lr {stable.cells[cell].label}):\n"
+            f"output {output.min():.3f} to {output.max():.3f} everywhere"
+        )
+    boundary = decision_boundary_figure(boundary_axis(), output, xor.x, xor.y, title)
+    files["no_activation_boundary"] = save(boundary, out, "no_activation_boundary.png")
+    return files
+
+
+def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> dict[str, str]:
+    """The set-up's, discussion's and extras' figures; their file names by key."""
+    from twolayer_jax.plots import curves_figure, sigmoid_figure, sweep_figure
+
+    seeds = results["settings"]["seeds"]
+    lr_grids = grids["learning_rate"]
+    files = {"sigmoid": save(sigmoid_figure(), out, "sigmoid.png")}
+    title = f"Plain gradient descent, sigmoid, 100 hidden units: {seeds} seeds per rate"
+    outcomes = {name: grid.outcomes for name, grid in lr_grids.items()}
+    files["learning_rate"] = save(
+        sweep_figure(list(LEARNING_RATES), outcomes, "learning rate", title, 10), out, "learning_rate.png"
+    )
+    title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width (one padded program)"
+    outcomes = {name: grid.outcomes for name, grid in grids["hidden_units"].items()}
+    files["hidden_units"] = save(
+        sweep_figure(list(HIDDEN_UNITS), outcomes, "hidden units per layer", title, 2),
+        out,
+        "hidden_units.png",
+    )
+    files |= no_activation_figures(grids, datasets, results, out)
+    histories = single_cell_histories(grids["optimizers"], lr_grids, "sgd")
+    title = "Optimizers (sigmoid; each optimizer's lr in the table)"
+    files["optimizers"] = save(curves_figure(histories, title), out, "optimizers.png")
+    histories = single_cell_histories(grids["activations"], lr_grids, "sigmoid")
+    title = f"Hidden activations (plain gradient descent, lr {LAB_LR:g})"
+    files["activations"] = save(curves_figure(histories, title), out, "activations.png")
+    conv = {
+        name: {f"conv, {key}": np.asarray(grid.results[0].loss) for key, grid in by_label.items()}
+        for name, by_label in grids["conv"].items()
+    }
+    for name in conv:
+        conv[name]["dense (the lab's), sgd"] = lab_cell(lr_grids[name], results["settings"]["extras_seeds"])[
+            1
+        ]
+    title = (
+        f"A convolutional layer 2 (over {CONV['hidden'][0]} features, {CONV['channels']} channels, kernel "
+        f"{CONV['kernel_size']}) and the lab's dense network"
+    )
+    files["conv"] = save(curves_figure(conv, title), out, "conv.png")
+    return files
+
+
+def dataset_record(dataset: Dataset) -> dict:
+    ones = int(dataset.y.sum())
+    return {
+        "points": len(dataset.x),
+        "label_1": ones,
+        "label_0": len(dataset.y) - ones,
+        "constant_accuracy": max(ones, len(dataset.y) - ones) / len(dataset.y),
+    }
+
+
+def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, out: Path) -> dict:
+    """Every number the report quotes, keyed by section; main-result figures are drawn here."""
+    lr_grids = grids["learning_rate"]
+    no_activation = {
+        d.name: {
+            "cells": [outcome_record(o) for o in grids["no_activation"][d.name].outcomes],
+            "least_squares_loss": least_squares_loss(d),
+            "least_squares_slope": float(np.linalg.norm(least_squares_fit(d)[0][:2])),
+            "least_squares_constant": float(least_squares_fit(d)[0][2]),
+        }
+        for d in datasets
+    }
+    conv_outcomes = {
+        name: {key: outcome_record(grid.outcomes[0]) for key, grid in by_label.items()}
+        | {"dense": outcome_record(lab_cell(lr_grids[name], settings.extras_seeds)[0])}
+        for name, by_label in grids["conv"].items()
+    }
+    return {
+        "settings": dataclasses.asdict(settings)
+        | {
+            "lab_lr": LAB_LR,
+            "hidden": [100, 100],
+            "inputs": 2,
+            "outputs": 1,
+            "threshold": 0.5,
+            "boundary_points": BOUNDARY_POINTS,
+        },
+        "datasets": {d.name: dataset_record(d) for d in datasets},
+        "main": {d.name: main_result(d, lr_config(settings), lr_grids[d.name], out) for d in datasets},
+        "learning_rate": sweep_records(lr_grids),
+        "hidden_units": sweep_records(grids["hidden_units"]),
+        "no_activation": no_activation,
+        "optimizers": {
+            "rates": OPTIMIZER_RATES,
+            "outcomes": single_cell_records(grids["optimizers"], lr_grids, "sgd"),
+        },
+        "activations": {
+            "lr": LAB_LR,
+            "outcomes": single_cell_records(grids["activations"], lr_grids, "sigmoid"),
+        },
+        "conv": {
+            "features": CONV["hidden"][0],
+            "channels": CONV["channels"],
+            "kernel_size": CONV["kernel_size"],
+            "rates": CONV_OPTIMIZERS,
+            "outcomes": conv_outcomes,
+        },
+    }
+
+
+def lr_config(settings: Settings) -> TrainConfig:
+    """The lab's network, trained on the hand-written gradients of ``manual/`` (the same numbers as
+    ``jax.grad``'s to rounding, tested, and faster to run)."""
+    return TrainConfig(epochs=settings.epochs, dtype=settings.dtype, grad="manual")
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    use_every_cpu_core()
+    args = build_parser().parse_args(argv)
+    writable_dir(args.out)
+    jax.config.update("jax_enable_x64", True)  # the gradient check's float64; training keeps its dtype
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    settings = settings_from_args(args)
+    datasets = [load_dataset(name, jax.random.key(0), 100) for name in DATASETS]
+    experiments = plan(settings, datasets)
+    devices = f"{jax.device_count()} {jax.devices()[0].platform} device(s)"
+    print(f"report: {len(experiments)} grids, {settings.seeds} seeds per setting, {settings.epochs} epochs, "
+          f"{settings.dtype}, on {devices}", file=sys.stderr)  # fmt: skip
+    grids, seconds = run_experiments(experiments, not args.no_progress)
+    results = collect_results(grids, datasets, settings, args.out)
+    checked = time.perf_counter()
+    results["gradient_check"] = gradient_check()
+    seconds["gradient_check"] = round(time.perf_counter() - checked, 2)
+    main_files = {f"main_{name}_{key}": file for name, record in results["main"].items()
+                  for key, file in record["files"].items()}  # fmt: skip
+    results["files"] = figures(grids, datasets, results, args.out) | main_files
+    results["run"] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
+        "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
+        "seconds": seconds,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "command": "python -m twolayer_jax.report " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "REPORT.md").write_text(write_report(results))
+    print(f"wrote {args.out}/REPORT.md, results.json and {len(results['files'])} figures "
+          f"in {results['run']['total_seconds']} s")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, None, "python -m twolayer_jax.report"))

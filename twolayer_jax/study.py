@@ -1,0 +1,108 @@
+"""Grids of runs: every cell of a sweep, times every seed, in one ``train_many`` call.
+
+A cell is one setting of the traced knobs (the hyper-parameters and the hidden widths); every
+cell trains the same seeds, so two cells differ only in the swept value. What a cell came to is
+reduced on the host to plain numbers (:class:`CellOutcome`), ready for a table or JSON.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from twolayer_jax.data import Dataset
+from twolayer_jax.engine import TrainConfig, TrainResult, progress_total, seed_keys, train_many
+from twolayer_jax.optimizers import HParams
+from twolayer_jax.summary import RunSummary, summarise
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One setting of a grid: its label, its hyper-parameters and, for a width sweep, the hidden
+    widths actually used inside the config's padded ``hidden``."""
+
+    label: str
+    hparams: HParams = dataclasses.field(default_factory=HParams)
+    widths: tuple[int, int] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CellOutcome:
+    """What S seeds of one cell came to. Epoch counts are updates done; a statistic over runs
+    that reached 100 % (or diverged) is None when none did."""
+
+    label: str
+    seeds: int
+    at_100: int  # runs that end at 100 % accuracy
+    fraction_at_100: float
+    median_epochs_to_100: float | None  # from when it stays at 100 %, over the runs ending there
+    quartiles_epochs_to_100: tuple[float, float] | None
+    diverged: int
+    first_divergence: int | None  # the earliest epoch any run diverged at
+    median_final_loss: float | None  # over runs that did not diverge
+    median_final_accuracy: float | None
+
+
+def median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def cell_outcome(label: str, runs: list[RunSummary]) -> CellOutcome:
+    reached = [r.settled_at_100 for r in runs if r.settled_at_100 is not None]
+    finite = [r for r in runs if not r.diverged]
+    at_100 = sum(r.final_accuracy == 1.0 for r in finite)
+    diverged = [r.diverged_at for r in runs if r.diverged]
+    return CellOutcome(
+        label=label,
+        seeds=len(runs),
+        at_100=at_100,
+        fraction_at_100=at_100 / len(runs),
+        median_epochs_to_100=median(reached),
+        quartiles_epochs_to_100=tuple(float(q) for q in np.quantile(reached, (0.25, 0.75)))
+        if reached
+        else None,
+        diverged=len(diverged),
+        first_divergence=min(diverged) if diverged else None,
+        median_final_loss=median([r.final_loss for r in finite]),
+        median_final_accuracy=median([r.final_accuracy for r in finite]),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class GridResult:
+    """A grid's outcomes, plus each cell's raw result (leading axis: the cell's seeds)."""
+
+    cells: list[Cell]
+    outcomes: list[CellOutcome]
+    results: list[TrainResult]
+    summaries: list[list[RunSummary]]
+
+
+def grid_progress_total(config: TrainConfig, cells: int, seeds: int) -> int:
+    return progress_total(config, cells * seeds)
+
+
+def run_grid(
+    config: TrainConfig,
+    dataset: Dataset,
+    cells: list[Cell],
+    seeds: int,
+    progress: Callable[[int], None] | None = None,
+) -> GridResult:
+    """Train seeds 0..S−1 of every cell in one compiled program and reduce each cell."""
+    keys = jnp.tile(seed_keys(0, seeds), len(cells))  # cell-major: run c·S + s is seed s of cell c
+    hparams = jax.tree.map(
+        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds), *(c.hparams for c in cells)
+    )
+    widths = None
+    if any(c.widths is not None for c in cells):
+        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)
+    result = train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
+    per_cell = [
+        jax.tree.map(lambda leaf, c=c: leaf[c * seeds : (c + 1) * seeds], result) for c in range(len(cells))
+    ]
+    summaries = [summarise(list(range(seeds)), cell_result) for cell_result in per_cell]
+    outcomes = [cell_outcome(c.label, s) for c, s in zip(cells, summaries, strict=True)]
+    return GridResult(cells, outcomes, per_cell, summaries)
