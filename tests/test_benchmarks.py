@@ -1,0 +1,94 @@
+"""The benchmark runs (tiny sizes), compares like with like (its NumPy reference trains the same
+network as the engine), and the multi-process path gives what one process gives."""
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import numpy_reference
+from benchmarks.throughput import flops_per_seed_epoch, main
+from twolayer_jax import data
+from twolayer_jax.engine import HParams, TrainConfig, make_fit, seed_keys, train_many
+from twolayer_jax.model import init_params
+
+ROOT = Path(__file__).resolve().parents[1]
+XOR = data.xor_easy()
+
+
+def test_the_numpy_reference_trains_the_engines_network():
+    """From the same initial weights, the students' NumPy loop and the engine give the same loss
+    history in float64: the benchmark compares the same work."""
+    params = init_params(jax.random.key(1), (7, 5), jnp.float64)
+    mine = numpy_reference.train({k: np.array(v) for k, v in params.items()}, XOR.x, XOR.y, 1.0, 200)
+    engine = jax.jit(make_fit(TrainConfig(epochs=200, hidden=(7, 5), dtype="float64")))(
+        params, HParams(lr=1.0), XOR.x, XOR.y
+    )
+    np.testing.assert_allclose(mine, engine.loss[:-1], rtol=1e-12)
+
+
+def test_flops_count_the_six_matmuls_of_forward_and_backward():
+    # n = 1, h1 = h2 = 1: forward 2·(2 + 1 + 1), backward 2·(1 + 1 + 1 + 1 + 2)
+    assert flops_per_seed_epoch(1, (1, 1)) == 8 + 12
+    assert flops_per_seed_epoch(100) == 2 * 100 * (4 * 100 + 3 * 100 * 100 + 3 * 100)
+
+
+def test_a_tiny_benchmark_writes_every_record(tmp_path):
+    out = tmp_path / "results.json"
+    argv = ["--seeds", "1,3", "--datasets", "xor", "--dtypes", "float64", "--epochs", "3", "--repeats", "1",
+            "--json", str(out), "--markdown", str(tmp_path / "RESULTS.md")]  # fmt: skip
+    assert main(argv) == 0
+    records = json.loads(out.read_text())
+    variants = [r["variant"] for r in records]
+    assert variants.count("peak") == 1 and variants.count("numpy") == 2 and variants.count("jax_naive") == 1
+    assert [r["seeds"] for r in records if r["variant"] == "engine"] == [1, 3]
+    for record in records:
+        assert record["gflops"] > 0
+        if record["variant"] != "peak":
+            for key in (
+                "dataset",
+                "dtype",
+                "seeds",
+                "epochs",
+                "seed_epochs_per_s",
+                "compile_s",
+                "peak_fraction",
+            ):
+                assert key in record, key
+    assert {r["blas_threads"] for r in records if r["variant"] == "numpy"} >= {1}
+    assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
+    assert "| xor_easy | float64 | engine | 3 |" in (tmp_path / "RESULTS.md").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_one_sharded_batch_like_one_process(tmp_path):
+    """Two JAX processes on localhost, one CPU device each, share one train_many call over 6
+    seeds; the gathered histories equal this process's own run (float64)."""
+    port, out = free_port(), tmp_path / "gathered.npz"
+    command = [sys.executable, "-m", "benchmarks.distributed", "--coordinator", f"localhost:{port}",
+               "--processes", "2", "--cpu-devices", "1", "--seeds", "6", "--epochs", "60", "--hidden", "6",
+               "--dtype", "float64", "--out", str(out)]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [*command, "--process-id", str(i)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for i in range(2)
+    ]
+    outputs = [worker.communicate(timeout=300)[0].decode() for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    gathered = np.load(out)
+    assert int(gathered["devices"]) == 2
+    config = TrainConfig(epochs=60, hidden=(6, 6), dtype="float64")
+    alone = train_many(config, seed_keys(0, 6), HParams(lr=1.0), XOR.x, XOR.y)
+    np.testing.assert_allclose(gathered["loss"], alone.loss, rtol=1e-12)
+    np.testing.assert_array_equal(gathered["accuracy"], alone.accuracy)
