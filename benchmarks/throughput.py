@@ -283,9 +283,13 @@ def plot(records: list[dict], path: Path) -> None:
     from matplotlib.figure import Figure
 
     panels = sorted({(r["dataset"], r["dtype"]) for r in records if r["variant"] != "peak"})
-    fig = Figure(figsize=(5 * len(panels), 4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
-    for ax, (dataset, dtype) in zip(axes, panels, strict=True):
+    columns = min(2, len(panels))
+    rows = -(-len(panels) // columns)
+    fig = Figure(figsize=(6.5 * columns, 4 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False)).ravel()
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (dataset, dtype) in zip(axes, panels, strict=False):
         mine = [r for r in records if (r.get("dataset"), r.get("dtype")) == (dataset, dtype)]
         engine = sorted((r for r in mine if r["variant"] == "engine"), key=lambda r: r["seeds"])
         seeds = [r["seeds"] for r in engine]
@@ -296,7 +300,7 @@ def plot(records: list[dict], path: Path) -> None:
         ax.set(xscale="log", yscale="log", xlabel="seeds trained at once (S)", title=f"{dataset}, {dtype}")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="x-small", loc="lower right")
-    axes[0].set_ylabel("seed-epochs per second")
+        ax.set_ylabel("seed-epochs per second")
     fig.suptitle("Training throughput (median of the timed runs)")
     fig.savefig(path, dpi=110)
 
