@@ -105,9 +105,9 @@ def conv_layer(z1: Array, kernel: Array, bias: Array) -> Array:
     a kernel of width k < h1 shared along the features, stride 1, "same" zero padding.
     (n, h1) → (n, C, h1).
 
-    Written as k shifted windows of the padded signal, x2[n, c, i] = b[c] + Σ_j K[c, 0, j]·ẑ[n, i + j]:
-    the same numbers as ``lax.conv_general_dilated`` (a test compares them), and much faster than
-    it once vmapped over runs with their own kernels on a CPU.
+    Written as k shifted windows of the padded signal, x2[n, c, i] = b[c] + Σ_j K[c, 0, j]·ẑ[n, i + j],
+    the definition ``manual/conv.py`` differentiates term by term; it computes what
+    ``lax.conv_general_dilated`` computes (a test compares them).
     """
     width, kernel_size = z1.shape[1], kernel.shape[-1]
     signal = jnp.pad(z1, ((0, 0), same_padding(kernel_size)))
