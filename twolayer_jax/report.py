@@ -155,6 +155,16 @@ def least_squares_loss(dataset: Dataset) -> float:
     return least_squares_fit(dataset)[1]
 
 
+def least_squares_record(dataset: Dataset) -> dict:
+    """The best affine fit's loss, the length of its slope (w) and its constant (c)."""
+    (w0, w1, constant), loss = least_squares_fit(dataset)
+    return {
+        "least_squares_loss": loss,
+        "least_squares_slope": float(np.hypot(w0, w1)),
+        "least_squares_constant": float(constant),
+    }
+
+
 def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Path) -> dict:
     """The lab's own run (sigmoid, lr 1) on one dataset: its figures and its numbers."""
     from twolayer_jax.plots import comparison_figure, decision_boundary_figure, learning_curve_figure
@@ -400,12 +410,8 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
     """Every number the report quotes, keyed by section; main-result figures are drawn here."""
     lr_grids = grids["learning_rate"]
     no_activation = {
-        d.name: {
-            "cells": [outcome_record(o) for o in grids["no_activation"][d.name].outcomes],
-            "least_squares_loss": least_squares_loss(d),
-            "least_squares_slope": float(np.linalg.norm(least_squares_fit(d)[0][:2])),
-            "least_squares_constant": float(least_squares_fit(d)[0][2]),
-        }
+        d.name: {"cells": [outcome_record(o) for o in grids["no_activation"][d.name].outcomes]}
+        | least_squares_record(d)
         for d in datasets
     }
     conv_outcomes = {
