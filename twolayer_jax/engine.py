@@ -307,6 +307,11 @@ def train_many(
     return jax.tree.map(lambda leaf: leaf[:runs], sharded(inputs))
 
 
+def select_run(tree, index: int):
+    """Run ``index`` of a ``train_many`` result (or any pytree with a leading run axis)."""
+    return jax.tree.map(lambda leaf: leaf[index], tree)
+
+
 def seed_keys(first_seed: int, count: int) -> Array:
     """Keys for seeds ``first_seed .. first_seed + count - 1``; seed s's key is ``key(s)``, so any
     run of a study can be reproduced alone."""

@@ -22,11 +22,11 @@ from twolayer_jax import formats
 from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, run_cli, writable_dir
 from twolayer_jax.data import Dataset, load_dataset
 from twolayer_jax.devices import use_every_cpu_core
-from twolayer_jax.engine import TrainConfig
+from twolayer_jax.engine import TrainConfig, progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.report_text import write_report
-from twolayer_jax.study import Cell, CellOutcome, GridResult, cell_outcome, grid_progress_total, run_grid
+from twolayer_jax.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
 from twolayer_jax.summary import representative_index
 
 DEFAULT_SEEDS = 32
@@ -122,14 +122,6 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
     return experiments
 
 
-def select_run(tree, index: int):
-    return jax.tree.map(lambda leaf: leaf[index], tree)
-
-
-def outcome_record(outcome) -> dict:
-    return dataclasses.asdict(outcome)
-
-
 def boundary_axis() -> np.ndarray:
     """The heat maps' axis: the unit square and a margin, so points on its edge show whole."""
     return np.linspace(-BOUNDARY_MARGIN, 1 + BOUNDARY_MARGIN, BOUNDARY_POINTS)
@@ -165,11 +157,16 @@ def least_squares_record(dataset: Dataset) -> dict:
     }
 
 
+def lab_index(grid: GridResult) -> int:
+    """The cell of a learning-rate grid that is the lab's own setting (lr 1)."""
+    return [c.hparams.lr for c in grid.cells].index(LAB_LR)
+
+
 def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Path) -> dict:
     """The lab's own run (sigmoid, lr 1) on one dataset: its figures and its numbers."""
     from twolayer_jax.plots import comparison_figure, decision_boundary_figure, learning_curve_figure
 
-    cell = [c.hparams.lr for c in grid.cells].index(LAB_LR)
+    cell = lab_index(grid)
     runs, result = grid.summaries[cell], grid.results[cell]
     shown = representative_index(runs)
     run = runs[shown]
@@ -179,7 +176,7 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
     record = {
         "representative_seed": run.seed,
         "summary": dataclasses.asdict(run),
-        "outcome": outcome_record(grid.outcomes[cell]),
+        "outcome": dataclasses.asdict(grid.outcomes[cell]),
         "files": files,
         "predictions": None,
     }
@@ -250,13 +247,13 @@ def gradient_check() -> dict:
 
 
 def sweep_records(grids: dict[str, GridResult]) -> dict[str, list[dict]]:
-    return {name: [outcome_record(o) for o in grid.outcomes] for name, grid in grids.items()}
+    return {name: [dataclasses.asdict(o) for o in grid.outcomes] for name, grid in grids.items()}
 
 
 def lab_cell(grid: GridResult, seeds: int) -> tuple[CellOutcome, np.ndarray]:
     """The lab's setting (lr 1) of a learning-rate grid, cut to its first ``seeds`` seeds so it
     compares like with like with the extras (which train seeds 0..seeds−1): outcome and losses."""
-    cell = [c.hparams.lr for c in grid.cells].index(LAB_LR)
+    cell = lab_index(grid)
     return cell_outcome(grid.cells[cell].label, grid.summaries[cell][:seeds]), np.asarray(
         grid.results[cell].loss
     )[:seeds]
@@ -268,8 +265,8 @@ def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str
     for name, by_label in grids.items():
         seeds = next(iter(by_label.values())).outcomes[0].seeds
         outcome = dataclasses.replace(lab_cell(reuse[name], seeds)[0], label=label)
-        records[name] = {label: outcome_record(outcome)} | {
-            key: outcome_record(grid.outcomes[0]) for key, grid in by_label.items()
+        records[name] = {label: dataclasses.asdict(outcome)} | {
+            key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()
         }
     return records
 
@@ -294,7 +291,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
             name = experiment.dataset.name
             title = f"{experiment.section} {experiment.label}".strip() + f" on {name}"
             cells, seeds = len(experiment.cells), experiment.seeds
-            progress = start_progress(title, grid_progress_total(experiment.config, cells, seeds))
+            progress = start_progress(title, progress_total(experiment.config, cells * seeds))
             started = time.perf_counter()
             grid = run_grid(experiment.config, experiment.dataset, experiment.cells, seeds, progress)
             took = time.perf_counter() - started
@@ -410,13 +407,13 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
     """Every number the report quotes, keyed by section; main-result figures are drawn here."""
     lr_grids = grids["learning_rate"]
     no_activation = {
-        d.name: {"cells": [outcome_record(o) for o in grids["no_activation"][d.name].outcomes]}
+        d.name: {"cells": [dataclasses.asdict(o) for o in grids["no_activation"][d.name].outcomes]}
         | least_squares_record(d)
         for d in datasets
     }
     conv_outcomes = {
-        name: {key: outcome_record(grid.outcomes[0]) for key, grid in by_label.items()}
-        | {"dense": outcome_record(lab_cell(lr_grids[name], settings.extras_seeds)[0])}
+        name: {key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()}
+        | {"dense": dataclasses.asdict(lab_cell(lr_grids[name], settings.extras_seeds)[0])}
         for name, by_label in grids["conv"].items()
     }
     return {

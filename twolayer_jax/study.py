@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from twolayer_jax.data import Dataset
-from twolayer_jax.engine import TrainConfig, TrainResult, progress_total, seed_keys, train_many
+from twolayer_jax.engine import TrainConfig, TrainResult, seed_keys, train_many
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import RunSummary, summarise
 
@@ -78,10 +78,6 @@ class GridResult:
     outcomes: list[CellOutcome]
     results: list[TrainResult]
     summaries: list[list[RunSummary]]
-
-
-def grid_progress_total(config: TrainConfig, cells: int, seeds: int) -> int:
-    return progress_total(config, cells * seeds)
 
 
 def run_grid(

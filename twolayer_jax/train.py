@@ -32,7 +32,7 @@ from twolayer_jax.cli import (
 )
 from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
 from twolayer_jax.devices import use_every_cpu_core
-from twolayer_jax.engine import TrainConfig, progress_total, seed_keys, train_many
+from twolayer_jax.engine import TrainConfig, progress_total, seed_keys, select_run, train_many
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.losses import LOSSES
 from twolayer_jax.model import forward, predict_labels
@@ -170,10 +170,6 @@ def config_from_args(args) -> TrainConfig:
 
 def hparams_from_args(args) -> HParams:
     return HParams(**{name: getattr(args, name) for name in HParams._fields})
-
-
-def select_run(tree, index: int):
-    return jax.tree.map(lambda leaf: leaf[index], tree)
 
 
 def seed_table(runs: list[RunSummary]) -> str:
