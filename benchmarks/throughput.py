@@ -5,11 +5,18 @@ network, side by side in one run, on the current device.
   with one BLAS thread and with the default count; ratios are taken against the faster.
 - ``jax_naive``: a jitted update step called from a Python loop, one seed at a time.
 - ``engine``: ``twolayer_jax.engine.train_many`` as a user calls it: S seeds in one program.
+- ``matmul_ceiling``: only the three h1×h2 products of each update (and the weight update),
+  chunked and sharded as the engine runs them: what the engine could reach if everything but those
+  products were free. A diagnostic, not a way to train.
 - ``peak``: the machine's matmul rate, the best of NumPy and JAX on a large square matmul.
 
 A seed-epoch is one full-batch update of one network; its FLOPs are the matmuls' (see
 :func:`flops_per_seed_epoch`). The NumPy and naive runs train seeds one after another, so their
 rate does not depend on S: they are measured once per dataset and dtype (``seeds`` = 1).
+
+Every variant of one dataset and dtype is timed in the same rounds, each running once per round
+in turn, so a slow spell of a shared machine slows all of them alike and the ratios between them
+stay fair; the rate is the median over the rounds.
 """
 
 import argparse
@@ -18,9 +25,11 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
 
 from twolayer_jax.devices import use_every_cpu_core
 
@@ -28,6 +37,7 @@ DATASETS = ("linear", "xor")
 HIDDEN = (100, 100)
 LR = 1.0
 PEAK_SIZE = 2048
+TARGET_SEEDS = 256  # the S the issue's ratio targets are set at
 
 
 def flops_per_seed_epoch(points: int, hidden: tuple[int, int] = HIDDEN) -> int:
@@ -62,31 +72,64 @@ def build_parser():
         "--dtypes", type=parse_list(str, ("float32", "float64")), default=["float32", "float64"]
     )
     parser.add_argument("--epochs", type=int_at_least(1), default=200, help="epochs per timed run")
-    parser.add_argument("--repeats", type=int_at_least(1), default=3, help="timed runs per measurement")
+    parser.add_argument("--repeats", type=int_at_least(1), default=3, help="timed rounds; each variant runs once per round")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--plot", type=Path, default=None, help="default: beside --json, .png")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here (RESULTS.md)")
     return parser
 
 
-def timed(run, repeats: int) -> tuple[float, list[float]]:
-    """Seconds of a first call (compile + run) and of ``repeats`` more."""
-    started = time.perf_counter()
-    run()
-    first = time.perf_counter() - started
-    times = []
-    for _ in range(repeats):
+class Contender(NamedTuple):
+    """One variant to time: ``run()`` does one timed run and returns its own seconds (so a set-up
+    such as entering a BLAS thread limit stays outside the clock)."""
+
+    fields: dict  # the record's identity: variant, seeds, blas_threads, ...
+    work: int  # seed-epochs per run
+    flops: int  # FLOPs per seed-epoch
+    run: Callable[[], float]
+
+
+def clocked(fn: Callable[[], object]) -> Callable[[], float]:
+    """``fn`` as a run that returns its wall-clock seconds."""
+
+    def run() -> float:
         started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return first, times
+        fn()
+        return time.perf_counter() - started
+
+    return run
 
 
-def rate_record(variant: str, work: int, first: float, times: list[float], flops: int, **fields) -> dict:
+def race(contenders: list[Contender], repeats: int, label: str = "") -> list[dict]:
+    """A first run of every contender (compile + run), then ``repeats`` rounds in which each runs
+    once, in turn. One record per contender: the median rate over the rounds, min and max."""
+    firsts = []
+    for contender in contenders:
+        say(f"{label} {describe(contender.fields)}: first run (compiles) ...")
+        firsts.append(contender.run())
+    times = [[] for _ in contenders]
+    for round_number in range(1, repeats + 1):
+        say(f"{label}: round {round_number}/{repeats}")
+        for contender, seconds in zip(contenders, times, strict=True):
+            seconds.append(contender.run())
+    return [
+        rate_record(c.fields, c.work, first, seconds, c.flops)
+        for c, first, seconds in zip(contenders, firsts, times, strict=True)
+    ]
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def describe(fields: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
+def rate_record(fields: dict, work: int, first: float, times: list[float], flops: int) -> dict:
     rates = [work / t for t in times]
     median = statistics.median(rates)
     return {
-        "variant": variant,
         **fields,
         "seed_epochs_per_s": median,
         "seed_epochs_per_s_min": min(rates),
@@ -97,38 +140,59 @@ def rate_record(variant: str, work: int, first: float, times: list[float], flops
     }
 
 
-def measure_peak(dtype: str, repeats: int) -> dict:
-    """GFLOP/s of a PEAK_SIZE² matmul, NumPy (default threads) and JAX on its first device."""
+def peak_contenders(dtype: str) -> list[Contender]:
+    """A PEAK_SIZE² matmul by NumPy (default threads) and by JAX on its first device; timed in
+    every round beside the training variants (see :func:`peak_records`)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
 
     a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE)).astype(dtype)
-    flops = 2 * PEAK_SIZE**3
-    _, numpy_times = timed(lambda: a @ a, repeats)
     matmul = jax.jit(jnp.matmul)
     on_device = jnp.asarray(a)
-    _, jax_times = timed(lambda: matmul(on_device, on_device).block_until_ready(), repeats)
-    numpy_gflops, jax_gflops = flops / min(numpy_times) / 1e9, flops / min(jax_times) / 1e9
-    return {"variant": "peak", "dtype": dtype, "gflops": max(numpy_gflops, jax_gflops),
-            "numpy_gflops": numpy_gflops, "jax_gflops": jax_gflops, "size": PEAK_SIZE}  # fmt: skip
+    runs = {
+        "numpy": clocked(lambda: a @ a),
+        "jax": clocked(lambda: matmul(on_device, on_device).block_until_ready()),
+    }
+    return [Contender({"variant": f"peak_{name}"}, 1, 2 * PEAK_SIZE**3, run) for name, run in runs.items()]
 
 
-def measure_numpy(dataset, dtype: str, epochs: int, repeats: int, threads: int | None) -> dict:
+def peak_records(records: list[dict]) -> list[dict]:
+    """``records`` with the peak samples replaced by one ``peak`` record per dtype: the fastest
+    run of the large matmul anywhere in this benchmark, NumPy's or JAX's, whichever is faster."""
+    samples = [r for r in records if r["variant"].startswith("peak_")]
+    peaks = []
+    for dtype in dict.fromkeys(r["dtype"] for r in samples):
+        best = {
+            name: max(r["seed_epochs_per_s_max"] * r["flops_per_seed_epoch"] / 1e9 for r in samples
+                      if r["dtype"] == dtype and r["variant"] == f"peak_{name}")
+            for name in ("numpy", "jax")
+        }  # fmt: skip
+        peaks.append({"variant": "peak", "dtype": dtype, "gflops": max(best.values()), "size": PEAK_SIZE,
+                      "numpy_gflops": best["numpy"], "jax_gflops": best["jax"]})  # fmt: skip
+    return peaks + [r for r in records if not r["variant"].startswith("peak_")]
+
+
+def numpy_contender(dataset, dtype: str, epochs: int, threads: int | None) -> Contender:
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from benchmarks import numpy_reference
 
     x, y = dataset.x.astype(dtype), dataset.y.astype(dtype)
+    train = clocked(
+        lambda: numpy_reference.train(numpy_reference.init_params(0, HIDDEN, dtype), x, y, LR, epochs)
+    )
+
+    def run() -> float:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return train()
+
     with threadpool_limits(limits=threads, user_api="blas"):
         used = max(
             (pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1
         )
-        first, times = timed(
-            lambda: numpy_reference.train(numpy_reference.init_params(0, HIDDEN, dtype), x, y, LR, epochs),
-            repeats,
-        )
-    return rate_record("numpy", epochs, first, times, flops_per_seed_epoch(len(x)), blas_threads=used)
+    fields = {"variant": "numpy", "seeds": 1, "blas_threads": used}
+    return Contender(fields, epochs, flops_per_seed_epoch(len(x)), run)
 
 
 def naive_step(dtype: str):
@@ -147,7 +211,7 @@ def naive_step(dtype: str):
     return step
 
 
-def measure_naive(dataset, dtype: str, epochs: int, repeats: int) -> dict:
+def naive_contender(dataset, dtype: str, epochs: int) -> Contender:
     import jax
     import jax.numpy as jnp
 
@@ -156,26 +220,93 @@ def measure_naive(dataset, dtype: str, epochs: int, repeats: int) -> dict:
     step = naive_step(dtype)
     x, y = jnp.asarray(dataset.x, dtype), jnp.asarray(dataset.y, dtype)
 
-    def run():
+    def train():
         params = init_params(jax.random.key(0), HIDDEN, jnp.dtype(dtype))
         for _ in range(epochs):
             params = step(params, x, y)
         jax.block_until_ready(params)
 
-    first, times = timed(run, repeats)
-    return rate_record("jax_naive", epochs, first, times, flops_per_seed_epoch(len(x)))
+    fields = {"variant": "jax_naive", "seeds": 1}
+    return Contender(fields, epochs, flops_per_seed_epoch(len(x)), clocked(train))
 
 
-def measure_engine(dataset, dtype: str, seeds: int, epochs: int, repeats: int) -> dict:
+def engine_contender(dataset, dtype: str, seeds: int, epochs: int) -> Contender:
     from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 
     config = TrainConfig(epochs=epochs, dtype=dtype)
     keys = seed_keys(0, seeds)
-    first, times = timed(
-        lambda: train_many(config, keys, HParams(lr=LR), dataset.x, dataset.y).loss.block_until_ready(),
-        repeats,
-    )
-    return rate_record("engine", seeds * epochs, first, times, flops_per_seed_epoch(len(dataset.x)))
+
+    def train():
+        train_many(config, keys, HParams(lr=LR), dataset.x, dataset.y).loss.block_until_ready()
+
+    fields = {"variant": "engine", "seeds": seeds}
+    return Contender(fields, seeds * epochs, flops_per_seed_epoch(len(dataset.x)), clocked(train))
+
+
+def ceiling_flops(points: int, hidden: tuple[int, int] = HIDDEN) -> int:
+    """FLOPs of the three h1×h2 products of one seed-epoch: z1·W2, δ2·W2ᵀ and z1ᵀ·δ2."""
+    return 3 * 2 * points * hidden[0] * hidden[1]
+
+
+def matmul_ceiling(dtype: str, seeds: int, points: int, epochs: int):
+    """A compiled ``program(keys)`` that runs, per seed and epoch, only the three h1×h2 products of
+    an update and the W2 update, laid out as :func:`twolayer_jax.engine.train_many` lays out its
+    runs (the same mesh, chunks and scans). The layer-1 output and the layer-2 delta are stand-ins
+    (constant per chunk), so this is an upper bound: what the engine would
+    reach if σ, the other layers, the loss and the bookkeeping cost nothing."""
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import PartitionSpec as P
+
+    from twolayer_jax.engine import DEFAULT_CHUNK_SIZE, SEED_AXIS, seed_layout, seed_mesh
+
+    h1, h2 = HIDDEN
+    mesh = seed_mesh()
+    layout = seed_layout(seeds, mesh.size, DEFAULT_CHUNK_SIZE)
+
+    def one_chunk(_, key):
+        z1_key, transposed_key, w2_key = jax.random.split(key, 3)
+        # z1 and a z1ᵀ drawn in its own layout: a transpose of z1 XLA could fold into the product
+        z1 = jax.random.uniform(z1_key, (layout.chunk, points, h1), dtype)
+        z1_transposed = jax.random.uniform(transposed_key, (layout.chunk, h1, points), dtype)
+        w2 = jax.random.normal(w2_key, (layout.chunk, h1, h2), dtype) / jnp.sqrt(h1)
+
+        def epoch(w2, _):
+            delta2 = jnp.einsum("cnh,chk->cnk", z1, w2)  # the forward product, standing in for δ2
+            back = jnp.einsum("cnk,chk->cnh", delta2, w2)  # δ2·W2ᵀ
+            gradient = jnp.einsum("chn,cnk->chk", z1_transposed, delta2)  # z1ᵀ·δ2
+            return w2 - 1e-6 * gradient, back.sum(axis=(1, 2))
+
+        return None, jax.lax.scan(epoch, w2, None, length=epochs)[1]
+
+    def on_one_device(keys):
+        return jax.lax.scan(one_chunk, None, keys)[1]
+
+    sharded = jax.shard_map(on_one_device, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS))
+    chunk_keys = jax.random.split(jax.random.key(0), layout.devices * layout.chunks)
+    program = jax.jit(sharded)
+    return lambda: program(chunk_keys).block_until_ready()
+
+
+def ceiling_contender(dataset, dtype: str, seeds: int, epochs: int) -> Contender:
+    points = len(dataset.x)
+    program = matmul_ceiling(dtype, seeds, points, epochs)
+    fields = {"variant": "matmul_ceiling", "seeds": seeds}
+    return Contender(fields, seeds * epochs, ceiling_flops(points), clocked(program))
+
+
+def contenders(dataset, dtype: str, seeds: list[int], epochs: int) -> list[Contender]:
+    """Every variant of one dataset and dtype (the ceiling at S = 256, or the largest S asked),
+    and the peak's large matmul, so the peak too is sampled all through the run."""
+    ceiling_seeds = TARGET_SEEDS if TARGET_SEEDS in seeds else max(seeds)
+    return [
+        numpy_contender(dataset, dtype, epochs, 1),
+        numpy_contender(dataset, dtype, epochs, None),
+        naive_contender(dataset, dtype, epochs),
+        *(engine_contender(dataset, dtype, s, epochs) for s in seeds),
+        ceiling_contender(dataset, dtype, ceiling_seeds, epochs),
+        *peak_contenders(dtype),
+    ]
 
 
 def machine() -> dict:
@@ -202,6 +333,11 @@ def machine() -> dict:
     }
 
 
+def same_measurement(a: dict, b: dict) -> bool:
+    """Whether two records are of the same dataset, dtype and seed count."""
+    return all(a[key] == b[key] for key in ("dataset", "dtype", "seeds"))
+
+
 def with_ratios(records: list[dict]) -> list[dict]:
     """Each record's fraction of the peak and, for the engine, its ratio to the faster NumPy."""
     peaks = {r["dtype"]: r["gflops"] for r in records if r["variant"] == "peak"}
@@ -215,6 +351,12 @@ def with_ratios(records: list[dict]) -> list[dict]:
             best = max(numpy_rates, key=lambda r: r["seed_epochs_per_s"])
             record["vs_numpy"] = record["seed_epochs_per_s"] / best["seed_epochs_per_s"]
             record["vs_numpy_blas_threads"] = best["blas_threads"]
+    for ceiling in (r for r in records if r["variant"] == "matmul_ceiling"):
+        for engine in records:
+            if engine["variant"] == "engine" and all(
+                engine[k] == ceiling[k] for k in ("dataset", "dtype", "seeds")
+            ):
+                engine["vs_ceiling"] = engine["seed_epochs_per_s"] / ceiling["seed_epochs_per_s"]
     return records
 
 
@@ -278,6 +420,21 @@ def targets(records: list[dict]) -> list[str]:
     return lines
 
 
+def ceiling_lines(records: list[dict]) -> list[str]:
+    """How close the engine comes to the rate of its three big products alone, and how close
+    those come to the peak: where the rest of the gap to the peak lies."""
+    lines = []
+    for ceiling in (r for r in records if r["variant"] == "matmul_ceiling"):
+        engine = next((r for r in records if "vs_ceiling" in r and same_measurement(r, ceiling)), None)
+        if engine:
+            lines.append(
+                f"- {ceiling['dataset']} {ceiling['dtype']}, S = {ceiling['seeds']}: the engine runs at "
+                f"{100 * engine['vs_ceiling']:.0f} % of the matmul ceiling's seed-epochs/s; the three "
+                f"products alone reach {100 * ceiling['peak_fraction']:.0f} % of the peak"
+            )
+    return lines
+
+
 def plot(records: list[dict], path: Path) -> None:
     import numpy as np
     from matplotlib.figure import Figure
@@ -294,9 +451,13 @@ def plot(records: list[dict], path: Path) -> None:
         engine = sorted((r for r in mine if r["variant"] == "engine"), key=lambda r: r["seeds"])
         seeds = [r["seeds"] for r in engine]
         ax.plot(seeds, [r["seed_epochs_per_s"] for r in engine], marker="o", label="engine (train_many)")
-        for r, style in zip((r for r in mine if r["variant"] != "engine"), ("--", ":", "-."), strict=False):
+        baselines = (r for r in mine if r["variant"] in ("numpy", "jax_naive"))
+        for r, style in zip(baselines, ("--", ":", "-."), strict=False):
             label = r["variant"] + (f", {r['blas_threads']} BLAS thr" if r["variant"] == "numpy" else "")
             ax.axhline(r["seed_epochs_per_s"], ls=style, color="grey", label=label + " (one seed at a time)")
+        for r in (r for r in mine if r["variant"] == "matmul_ceiling"):
+            ax.plot([r["seeds"]], [r["seed_epochs_per_s"]], marker="*", ms=12, ls="", color="tab:red",
+                    label="matmul ceiling (the three big products alone)")  # fmt: skip
         ax.set(xscale="log", yscale="log", xlabel="seeds trained at once (S)", title=f"{dataset}, {dtype}")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="x-small", loc="lower right")
@@ -313,10 +474,14 @@ def markdown(records: list[dict], info: dict, command: str) -> str:
         f"{len(info['machine']['devices'])} × {info['machine']['device_kind']}), "
         f"jax {info['machine']['versions']['jax']}, "
         f"NumPy {info['machine']['versions']['numpy']}, by", "", f"    {command}", "",
-        f"{info['epochs']} epochs per timed run, median of {info['repeats']} runs (min–max beside it). "
+        f"{info['epochs']} epochs per timed run, median of {info['repeats']} rounds (min–max beside it); "
+        "in each round every variant of a dataset and dtype runs once, in turn, beside the peak's "
+        "matmul, and the peak is the fastest such matmul of the whole run. "
         f"FLOPs per seed-epoch are the matmuls' only: 2·n·(4·h1 + 3·h1·h2 + 3·h2) with h1 = h2 = {HIDDEN[0]} "
         "(n = 100 for linear, 21 for xor_easy).", "",
         *table(records), "", "Targets (one run, this machine):", "", *targets(records), "",
+        "The matmul ceiling (the three h1×h2 products of each update and the W2 update, nothing "
+        "else, laid out as the engine lays out its runs):", "", *ceiling_lines(records), "",
     ])  # fmt: skip
 
 
@@ -334,32 +499,13 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
     records = []
-    for dtype in args.dtypes:
-        print(f"peak {dtype} ...", file=sys.stderr, flush=True)
-        records.append(measure_peak(dtype, args.repeats))
     for name in args.datasets:
         dataset = load_dataset(name, jax.random.key(0), 100)
         for dtype in args.dtypes:
             fields = {"dataset": dataset.name, "dtype": dtype, "epochs": args.epochs}
-            for threads in (1, None):
-                print(
-                    f"numpy {dataset.name} {dtype} threads={threads or 'default'} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                records.append(
-                    measure_numpy(dataset, dtype, args.epochs, args.repeats, threads) | fields | {"seeds": 1}
-                )
-            print(f"jax_naive {dataset.name} {dtype} ...", file=sys.stderr, flush=True)
-            records.append(measure_naive(dataset, dtype, args.epochs, args.repeats) | fields | {"seeds": 1})
-            for seeds in args.seeds:
-                print(f"engine {dataset.name} {dtype} S={seeds} ...", file=sys.stderr, flush=True)
-                records.append(
-                    measure_engine(dataset, dtype, seeds, args.epochs, args.repeats)
-                    | fields
-                    | {"seeds": seeds}
-                )
-    records = with_ratios(records)
+            group = contenders(dataset, dtype, args.seeds, args.epochs)
+            records += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
+    records = with_ratios(peak_records(records))
     info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
             "repeats": args.repeats, "command": command}  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import numpy_reference
-from benchmarks.throughput import flops_per_seed_epoch, main
+from benchmarks.throughput import Contender, ceiling_flops, flops_per_seed_epoch, main, peak_records, race
 from twolayer_jax import data
 from twolayer_jax.engine import HParams, TrainConfig, make_fit, seed_keys, train_many
 from twolayer_jax.model import init_params
@@ -47,6 +47,11 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     variants = [r["variant"] for r in records]
     assert variants.count("peak") == 1 and variants.count("numpy") == 2 and variants.count("jax_naive") == 1
     assert [r["seeds"] for r in records if r["variant"] == "engine"] == [1, 3]
+    # no S = 256 asked, so the ceiling is measured at the largest S, beside that engine run
+    (ceiling,) = [r for r in records if r["variant"] == "matmul_ceiling"]
+    assert ceiling["seeds"] == 3 and ceiling["flops_per_seed_epoch"] == ceiling_flops(len(XOR.x))
+    (engine_at_3,) = [r for r in records if r["variant"] == "engine" and r["seeds"] == 3]
+    assert engine_at_3["vs_ceiling"] == engine_at_3["seed_epochs_per_s"] / ceiling["seed_epochs_per_s"]
     for record in records:
         assert record["gflops"] > 0
         if record["variant"] != "peak":
@@ -63,6 +68,44 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert {r["blas_threads"] for r in records if r["variant"] == "numpy"} >= {1}
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     assert "| xor_easy | float64 | engine | 3 |" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_ceiling_flops_are_the_three_hidden_products():
+    assert ceiling_flops(21, (7, 5)) == 3 * 2 * 21 * 7 * 5
+    assert ceiling_flops(100) < flops_per_seed_epoch(100)
+
+
+def test_the_race_times_every_contender_once_per_round_in_turn():
+    """All first runs, then round after round of one run each: a slow spell of the machine falls
+    on every variant of a round, not on one variant's whole measurement."""
+    calls = []
+
+    def contender(name, seconds):
+        def run():
+            calls.append(name)
+            return seconds
+
+        return Contender({"variant": name}, 10, 1, run)
+
+    records = race([contender("a", 2.0), contender("b", 0.5)], repeats=3)
+    assert calls == ["a", "b"] * 4
+    assert [r["seed_epochs_per_s"] for r in records] == [5.0, 20.0]
+    assert all(r["compile_s"] == 0 for r in records)
+
+
+def test_the_peak_is_the_fastest_large_matmul_of_the_whole_run():
+    def sample(variant, dtype, best_rate):
+        return {"variant": variant, "dtype": dtype, "seed_epochs_per_s_max": best_rate,
+                "flops_per_seed_epoch": 2e9}  # fmt: skip
+
+    engine = {"variant": "engine", "dtype": "float32"}
+    samples = [("peak_numpy", 10), ("peak_jax", 30), ("peak_numpy", 40), ("peak_jax", 20)]
+    records = peak_records([engine, *(sample(variant, "float32", rate) for variant, rate in samples)])
+    assert records == [
+        {"variant": "peak", "dtype": "float32", "gflops": 80.0, "size": 2048, "numpy_gflops": 80.0,
+         "jax_gflops": 60.0},
+        engine,
+    ]  # fmt: skip
 
 
 def free_port() -> int:
