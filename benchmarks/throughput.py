@@ -72,7 +72,9 @@ def build_parser():
         "--dtypes", type=parse_list(str, ("float32", "float64")), default=["float32", "float64"]
     )
     parser.add_argument("--epochs", type=int_at_least(1), default=200, help="epochs per timed run")
-    parser.add_argument("--repeats", type=int_at_least(1), default=3, help="timed rounds; each variant runs once per round")
+    parser.add_argument(
+        "--repeats", type=int_at_least(1), default=3, help="timed rounds; each variant runs once per round"
+    )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--plot", type=Path, default=None, help="default: beside --json, .png")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here (RESULTS.md)")
