@@ -464,7 +464,7 @@ def plot(records: list[dict], path: Path) -> None:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="x-small", loc="lower right")
         ax.set_ylabel("seed-epochs per second")
-    fig.suptitle("Training throughput (median of the timed runs)")
+    fig.suptitle("Training throughput (median of the timed rounds)")
     fig.savefig(path, dpi=110)
 
 
