@@ -36,8 +36,22 @@ from twolayer_jax.devices import use_every_cpu_core
 DATASETS = ("linear", "xor")
 HIDDEN = (100, 100)
 LR = 1.0
-PEAK_SIZE = 2048
 TARGET_SEEDS = 256  # the S the issue's ratio targets are set at
+CPU_SEEDS = [1, 8, 64, 256, 1024]
+# A GPU or TPU fills up only with thousands of networks at once: show where it levels off.
+ACCELERATOR_SEEDS = [*CPU_SEEDS, 4096, 16384, 65536]
+# The peak's square matmul: large enough to run near a CPU's peak in well under a second; an
+# accelerator's 2048² matmul lasts microseconds and mostly measures the launch, so it gets 8192².
+CPU_PEAK_SIZE = 2048
+ACCELERATOR_PEAK_SIZE = 8192
+
+
+def default_seeds(platform: str) -> list[int]:
+    return CPU_SEEDS if platform == "cpu" else ACCELERATOR_SEEDS
+
+
+def jax_peak_size(platform: str) -> int:
+    return CPU_PEAK_SIZE if platform == "cpu" else ACCELERATOR_PEAK_SIZE
 
 
 def flops_per_seed_epoch(points: int, hidden: tuple[int, int] = HIDDEN) -> int:
@@ -66,7 +80,12 @@ def build_parser():
     from twolayer_jax.cli import OneLineParser, int_at_least
 
     parser = OneLineParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=parse_list(int), default=[1, 8, 64, 256, 1024])
+    parser.add_argument(
+        "--seeds",
+        type=parse_list(int),
+        default=None,
+        help=f"default: {','.join(map(str, CPU_SEEDS))} on a CPU, up to {ACCELERATOR_SEEDS[-1]} on a GPU/TPU",
+    )
     parser.add_argument("--datasets", type=parse_list(str, DATASETS), default=list(DATASETS))
     parser.add_argument(
         "--dtypes", type=parse_list(str, ("float32", "float64")), default=["float32", "float64"]
@@ -77,7 +96,12 @@ def build_parser():
     )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--plot", type=Path, default=None, help="default: beside --json, .png")
-    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here (RESULTS.md)")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table here, as this kind of device's section of the file (RESULTS.md)",
+    )
     return parser
 
 
@@ -143,20 +167,25 @@ def rate_record(fields: dict, work: int, first: float, times: list[float], flops
 
 
 def peak_contenders(dtype: str) -> list[Contender]:
-    """A PEAK_SIZE² matmul by NumPy (default threads) and by JAX on its first device; timed in
-    every round beside the training variants (see :func:`peak_records`)."""
+    """A square matmul by NumPy (on the host CPU, default threads) and by JAX on its first device
+    (:func:`jax_peak_size`); timed in every round beside the training variants (see
+    :func:`peak_records`)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    a = np.random.default_rng(0).standard_normal((PEAK_SIZE, PEAK_SIZE)).astype(dtype)
+    def square(size):
+        return np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
+
+    a, size = square(CPU_PEAK_SIZE), jax_peak_size(jax.devices()[0].platform)
     matmul = jax.jit(jnp.matmul)
-    on_device = jnp.asarray(a)
-    runs = {
-        "numpy": clocked(lambda: a @ a),
-        "jax": clocked(lambda: matmul(on_device, on_device).block_until_ready()),
-    }
-    return [Contender({"variant": f"peak_{name}"}, 1, 2 * PEAK_SIZE**3, run) for name, run in runs.items()]
+    on_device = jnp.asarray(square(size))
+    return [
+        Contender({"variant": "peak_numpy", "size": CPU_PEAK_SIZE}, 1, 2 * CPU_PEAK_SIZE**3,
+                  clocked(lambda: a @ a)),
+        Contender({"variant": "peak_jax", "size": size}, 1, 2 * size**3,
+                  clocked(lambda: matmul(on_device, on_device).block_until_ready())),
+    ]  # fmt: skip
 
 
 def peak_records(records: list[dict]) -> list[dict]:
@@ -170,8 +199,11 @@ def peak_records(records: list[dict]) -> list[dict]:
                       if r["dtype"] == dtype and r["variant"] == f"peak_{name}")
             for name in ("numpy", "jax")
         }  # fmt: skip
-        peaks.append({"variant": "peak", "dtype": dtype, "gflops": max(best.values()), "size": PEAK_SIZE,
-                      "numpy_gflops": best["numpy"], "jax_gflops": best["jax"]})  # fmt: skip
+        sizes = {r["variant"].removeprefix("peak_"): r["size"] for r in samples}
+        winner = max(best, key=best.get)
+        peaks.append({"variant": "peak", "dtype": dtype, "gflops": best[winner], "size": sizes[winner],
+                      "by": winner, "numpy_gflops": best["numpy"], "jax_gflops": best["jax"],
+                      "numpy_size": sizes["numpy"], "jax_size": sizes["jax"]})  # fmt: skip
     return peaks + [r for r in records if not r["variant"].startswith("peak_")]
 
 
@@ -260,11 +292,11 @@ def matmul_ceiling(dtype: str, seeds: int, points: int, epochs: int):
     import jax.numpy as jnp
     from jax.sharding import PartitionSpec as P
 
-    from twolayer_jax.engine import DEFAULT_CHUNK_SIZE, SEED_AXIS, seed_layout, seed_mesh
+    from twolayer_jax.engine import SEED_AXIS, default_chunk_size, seed_layout, seed_mesh
 
     h1, h2 = HIDDEN
     mesh = seed_mesh()
-    layout = seed_layout(seeds, mesh.size, DEFAULT_CHUNK_SIZE)
+    layout = seed_layout(seeds, mesh.size, default_chunk_size())
 
     def one_chunk(_, key):
         z1_key, transposed_key, w2_key = jax.random.split(key, 3)
@@ -330,6 +362,7 @@ def machine() -> dict:
         "devices": [str(d) for d in jax.devices()],
         "device_kind": jax.devices()[0].device_kind,
         "platform": jax.devices()[0].platform,
+        "default_matmul_precision": jax.default_matmul_precision.value,
         "versions": {name: version(name) for name in ("jax", "jaxlib", "numpy", "optax")},
         "python": platform.python_version(),
     }
@@ -379,11 +412,16 @@ def table(records: list[dict]) -> list[str]:
             f"| {r['gflops']:.1f} | {100 * r['peak_fraction']:.1f} % | {ratio} |"
         )
     peaks = [
-        f"{r['dtype']} {r['gflops']:.0f} GFLOP/s (NumPy {r['numpy_gflops']:.0f}, JAX {r['jax_gflops']:.0f})"
+        f"{r['dtype']} {r['gflops']:.0f} GFLOP/s (NumPy {r['numpy_size']}²: {r['numpy_gflops']:.0f}, "
+        f"JAX {r['jax_size']}²: {r['jax_gflops']:.0f})"
         for r in records
         if r["variant"] == "peak"
     ]
-    return [*rows, "", f"Matmul peak ({PEAK_SIZE}² matmul, best of NumPy and JAX): " + "; ".join(peaks) + "."]
+    return [
+        *rows,
+        "",
+        "Matmul peak (a large square matmul, best of NumPy and JAX): " + "; ".join(peaks) + ".",
+    ]
 
 
 def targets(records: list[dict]) -> list[str]:
@@ -468,23 +506,63 @@ def plot(records: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def markdown(records: list[dict], info: dict, command: str) -> str:
+RESULTS_TITLE = "# Throughput"
+RESULTS_PREAMBLE = (
+    "One section per kind of device. `make bench` (`python -m benchmarks.throughput --markdown "
+    "benchmarks/RESULTS.md`) rewrites the section of the device it runs on and keeps the others."
+)
+
+
+def section_heading(info: dict) -> str:
+    """``## On CPU: ...`` / ``## On GPU: ...``: the first words name the kind of device, which is
+    what :func:`with_section` matches on."""
+    machine = info["machine"]
+    kind = machine["platform"].upper()
+    if machine["platform"] == "cpu":
+        return f"## On {kind}: {machine['cpu']} ({machine['cores']} cores)"
+    return f"## On {kind}: {len(machine['devices'])} × {machine['device_kind']} (host CPU: {machine['cpu']})"
+
+
+def section(records: list[dict], info: dict, command: str) -> str:
+    machine = info["machine"]
+    on_cpu = machine["platform"] == "cpu"
+    chosen = machine.get("default_matmul_precision")
+    precision = [] if on_cpu else [
+        f"float32 products ran at matmul precision {chosen!r} (jax_default_matmul_precision)." if chosen
+        else "float32 products ran at JAX's default matmul precision, as a user's runs do: on NVIDIA "
+        "GPUs since Ampere that is TF32, on TPUs bfloat16 passes.", "",
+    ]  # fmt: skip
     return "\n".join([
-        "# Throughput", "",
-        f"Measured {info['date']} on {info['machine']['cpu']} ({info['machine']['cores']} cores; "
-        "JAX devices: "
-        f"{len(info['machine']['devices'])} × {info['machine']['device_kind']}), "
-        f"jax {info['machine']['versions']['jax']}, "
-        f"NumPy {info['machine']['versions']['numpy']}, by", "", f"    {command}", "",
+        section_heading(info), "",
+        f"Measured {info['date']} (JAX devices: {len(machine['devices'])} × {machine['device_kind']}), "
+        f"jax {machine['versions']['jax']}, NumPy {machine['versions']['numpy']}, by", "",
+        f"    {command}", "",
         f"{info['epochs']} epochs per timed run, median of {info['repeats']} rounds (min–max beside it); "
         "in each round every variant of a dataset and dtype runs once, in turn, beside the peak's "
         "matmul, and the peak is the fastest such matmul of the whole run. "
         f"FLOPs per seed-epoch are the matmuls' only: 2·n·(4·h1 + 3·h1·h2 + 3·h2) with h1 = h2 = {HIDDEN[0]} "
         "(n = 100 for linear, 21 for xor_easy).", "",
-        *table(records), "", "Targets (one run, this machine):", "", *targets(records), "",
+        *precision,
+        *table(records), "",
+        "Targets (one run, this machine):" if on_cpu else "Targets (set for the CPU; this run against them):",
+        "", *targets(records), "",
         "The matmul ceiling (the three h1×h2 products of each update and the W2 update, nothing "
         "else, laid out as the engine lays out its runs):", "", *ceiling_lines(records), "",
     ])  # fmt: skip
+
+
+def with_section(existing: str, new_section: str) -> str:
+    """The RESULTS.md text with ``new_section`` in place of the section of the same kind of device
+    (or added at the end); every other device's section is kept as it was."""
+    kind = new_section.split(":", 1)[0]  # "## On CPU"
+    sections = ["## On " + part for part in existing.split("\n## On ")[1:]]
+    if existing.startswith("## On "):
+        sections = [existing.split("\n## On ")[0], *sections]
+    sections = [part.rstrip("\n") + "\n" for part in sections]
+    kept = [part if part.split(":", 1)[0] != kind else new_section for part in sections]
+    if new_section not in kept:
+        kept.append(new_section)
+    return "\n".join([RESULTS_TITLE, "", RESULTS_PREAMBLE, "", *kept])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,13 +577,14 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     from twolayer_jax.data import load_dataset
 
+    seeds = args.seeds or default_seeds(jax.devices()[0].platform)
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
     records = []
     for name in args.datasets:
         dataset = load_dataset(name, jax.random.key(0), 100)
         for dtype in args.dtypes:
             fields = {"dataset": dataset.name, "dtype": dtype, "epochs": args.epochs}
-            group = contenders(dataset, dtype, args.seeds, args.epochs)
+            group = contenders(dataset, dtype, seeds, args.epochs)
             records += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
     records = with_ratios(peak_records(records))
     info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
@@ -514,10 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(records, indent=2) + "\n")
     (args.json.with_suffix(".meta.json")).write_text(json.dumps(info, indent=2) + "\n")
     plot(records, args.plot or args.json.with_suffix(".png"))
-    text = markdown(records, info, command)
+    text = section(records, info, command)
     print(text)
     if args.markdown:
-        args.markdown.write_text(text)
+        existing = args.markdown.read_text() if args.markdown.exists() else ""
+        args.markdown.write_text(with_section(existing, text))
     return 0
 
 

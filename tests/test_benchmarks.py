@@ -12,9 +12,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import numpy_reference
-from benchmarks.throughput import Contender, ceiling_flops, flops_per_seed_epoch, main, peak_records, race
+from benchmarks.throughput import (
+    Contender,
+    ceiling_flops,
+    default_seeds,
+    flops_per_seed_epoch,
+    jax_peak_size,
+    main,
+    peak_records,
+    race,
+    section,
+    with_section,
+)
 from twolayer_jax import data
-from twolayer_jax.engine import HParams, TrainConfig, make_fit, seed_keys, train_many
+from twolayer_jax.engine import HParams, TrainConfig, default_chunk_size, make_fit, seed_keys, train_many
 from twolayer_jax.model import init_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +78,15 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
                 assert key in record, key
     assert {r["blas_threads"] for r in records if r["variant"] == "numpy"} >= {1}
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
-    assert "| xor_easy | float64 | engine | 3 |" in (tmp_path / "RESULTS.md").read_text()
+    written = (tmp_path / "RESULTS.md").read_text()
+    assert written.startswith("# Throughput") and "\n## On CPU: " in written
+    assert "| xor_easy | float64 | engine | 3 |" in written
+    # the same records as a GPU run's: a section of its own, saying which matmul precision ran
+    info = json.loads(out.with_suffix(".meta.json").read_text())
+    info["machine"] |= {"platform": "gpu", "device_kind": "NVIDIA H200", "devices": ["cuda:0"]}
+    both = with_section(written, section(records, info, "python -m benchmarks.throughput"))
+    assert "\n## On CPU: " in both and "\n## On GPU: 1 × NVIDIA H200 (host CPU: " in both
+    assert "JAX's default matmul precision" in both.split("## On GPU")[1]
 
 
 def test_ceiling_flops_are_the_three_hidden_products():
@@ -95,17 +114,38 @@ def test_the_race_times_every_contender_once_per_round_in_turn():
 
 def test_the_peak_is_the_fastest_large_matmul_of_the_whole_run():
     def sample(variant, dtype, best_rate):
-        return {"variant": variant, "dtype": dtype, "seed_epochs_per_s_max": best_rate,
+        size = 2048 if variant == "peak_numpy" else 8192
+        return {"variant": variant, "size": size, "dtype": dtype, "seed_epochs_per_s_max": best_rate,
                 "flops_per_seed_epoch": 2e9}  # fmt: skip
 
     engine = {"variant": "engine", "dtype": "float32"}
     samples = [("peak_numpy", 10), ("peak_jax", 30), ("peak_numpy", 40), ("peak_jax", 20)]
     records = peak_records([engine, *(sample(variant, "float32", rate) for variant, rate in samples)])
     assert records == [
-        {"variant": "peak", "dtype": "float32", "gflops": 80.0, "size": 2048, "numpy_gflops": 80.0,
-         "jax_gflops": 60.0},
+        {"variant": "peak", "dtype": "float32", "gflops": 80.0, "size": 2048, "by": "numpy",
+         "numpy_gflops": 80.0, "jax_gflops": 60.0, "numpy_size": 2048, "jax_size": 8192},
         engine,
     ]  # fmt: skip
+
+
+def test_an_accelerator_gets_many_more_seeds_and_a_larger_peak_matmul():
+    assert default_seeds("cpu") == [1, 8, 64, 256, 1024]
+    for platform in ("gpu", "tpu"):
+        assert default_seeds(platform)[-1] >= 65536 and jax_peak_size(platform) > jax_peak_size("cpu")
+    assert default_chunk_size("cpu") == 8 and default_chunk_size("gpu") >= 4096
+
+
+def test_writing_one_devices_section_keeps_the_others():
+    """RESULTS.md holds one section per kind of device: a GPU run replaces the GPU section only."""
+    cpu, gpu = "## On CPU: Xeon (2 cores)\n\nold cpu table\n", "## On GPU: 1 × H200\n\nold gpu table\n"
+    text = with_section(with_section("", cpu), gpu)
+    assert text.index(cpu) < text.index(gpu) and text.startswith("# Throughput")
+    newer_gpu = "## On GPU: 1 × H200\n\nnew gpu table\n"
+    updated = with_section(text, newer_gpu)
+    assert cpu in updated and newer_gpu in updated and "old gpu table" not in updated
+    assert with_section(updated, newer_gpu) == updated
+    # a file from before the sections (no "## On ...") is replaced, not appended to
+    assert "old format" not in with_section("# Throughput\n\nold format\n", cpu)
 
 
 def free_port() -> int:

@@ -214,10 +214,19 @@ def make_train(
     return train
 
 
-# Seeds per compiled chunk on each device: a chunk's working set stays in cache, where all S at
-# once would not (see benchmarks/).
-DEFAULT_CHUNK_SIZE = 8
+# Seeds per compiled chunk on each device. A CPU core runs its chunks one after another, and a
+# small chunk keeps its working set in cache, where all S at once would not (see benchmarks/). A
+# GPU or TPU needs thousands of networks at once to fill its cores; 4096 at a time bounds the
+# working set to a few GB of device memory however large S is.
+CPU_CHUNK_SIZE = 8
+ACCELERATOR_CHUNK_SIZE = 4096
 SEED_AXIS = "seeds"
+
+
+def default_chunk_size(platform: str | None = None) -> int:
+    """Seeds per chunk for ``platform`` (default: that of JAX's first device)."""
+    platform = platform or jax.devices()[0].platform
+    return CPU_CHUNK_SIZE if platform == "cpu" else ACCELERATOR_CHUNK_SIZE
 
 
 class SeedLayout(NamedTuple):
@@ -242,9 +251,9 @@ def seed_layout(runs: int, devices: int, chunk_size: int) -> SeedLayout:
     return SeedLayout(runs, devices, chunks, -(-per_device // chunks))
 
 
-def progress_total(config: TrainConfig, runs: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+def progress_total(config: TrainConfig, runs: int, chunk_size: int | None = None) -> int:
     """The count a ``train_many`` progress hook reaches at the end: epochs × chunks per device."""
-    return config.epochs * seed_layout(runs, jax.device_count(), chunk_size).chunks
+    return config.epochs * seed_layout(runs, jax.device_count(), chunk_size or default_chunk_size()).chunks
 
 
 def seed_mesh() -> Mesh:
@@ -262,16 +271,17 @@ def train_many(
     widths: ArrayLike | None = None,
     grad_fn: GradFn | None = None,
     progress: ProgressFn | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> TrainResult:
     """S runs in one compiled program: ``keys`` has shape (S,) and each ``hparams`` field is a
     scalar (shared) or shape (S,) (one per run); ``widths`` is None, a pair, or (S, 2) (see
     :func:`make_train`). Returns a :class:`TrainResult` with a leading axis S.
 
     The runs are split across every device (:func:`seed_mesh`) and, on each, trained
-    ``chunk_size`` at a time. Every run is independent, so the layout changes the speed, never a
-    result. A ``progress`` hook hears the first device only and counts to
-    :func:`progress_total`. Compiles once per (config, shapes, grad_fn, progress, chunk_size).
+    ``chunk_size`` at a time (default: :func:`default_chunk_size` for the device). Every run is
+    independent, so the layout changes the speed, never a result. A ``progress`` hook hears the
+    first device only and counts to :func:`progress_total`. Compiles once per (config, shapes,
+    grad_fn, progress, chunk_size).
     """
     runs = keys.shape[0]
     inputs = {
@@ -281,7 +291,7 @@ def train_many(
     if widths is not None:
         inputs["widths"] = jnp.broadcast_to(jnp.asarray(widths, jnp.int32), (runs, 2))
     mesh = seed_mesh()
-    layout = seed_layout(runs, mesh.size, chunk_size)
+    layout = seed_layout(runs, mesh.size, chunk_size or default_chunk_size())
     # Fill the grid with copies of the last run; they are dropped from the result.
     fill = jnp.minimum(jnp.arange(layout.padded), runs - 1)
     inputs = jax.tree.map(lambda leaf: leaf[fill], inputs)
