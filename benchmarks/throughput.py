@@ -343,6 +343,24 @@ def contenders(dataset, dtype: str, seeds: list[int], epochs: int) -> list[Conte
     ]
 
 
+def thread_settings() -> dict:
+    """What decides how many threads each variant may use: NumPy's BLAS pools (the numpy
+    records say which limit each ran under), the seeds per chunk on each JAX device, XLA_FLAGS."""
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    from twolayer_jax.engine import default_chunk_size
+
+    pools = [{key: pool.get(key) for key in ("internal_api", "version", "num_threads", "threading_layer")}
+             for pool in threadpool_info() if pool["user_api"] == "blas"]  # fmt: skip
+    return {
+        "blas": pools,
+        "engine_chunk_size": default_chunk_size(),
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
+    }
+
+
 def machine() -> dict:
     import jax
 
@@ -363,6 +381,7 @@ def machine() -> dict:
         "device_kind": jax.devices()[0].device_kind,
         "platform": jax.devices()[0].platform,
         "default_matmul_precision": jax.default_matmul_precision.value,
+        "threads": thread_settings(),
         "versions": {name: version(name) for name in ("jax", "jaxlib", "numpy", "optax")},
         "python": platform.python_version(),
     }

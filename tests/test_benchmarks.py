@@ -83,6 +83,8 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert "| xor_easy | float64 | engine | 3 |" in written
     # the same records as a GPU run's: a section of its own, saying which matmul precision ran
     info = json.loads(out.with_suffix(".meta.json").read_text())
+    threads = info["machine"]["threads"]
+    assert threads["engine_chunk_size"] == 8 and threads["blas"][0]["num_threads"] >= 1
     info["machine"] |= {"platform": "gpu", "device_kind": "NVIDIA H200", "devices": ["cuda:0"]}
     both = with_section(written, section(records, info, "python -m benchmarks.throughput"))
     assert "\n## On CPU: " in both and "\n## On GPU: 1 × NVIDIA H200 (host CPU: " in both
