@@ -572,13 +572,15 @@ def section(records: list[dict], info: dict, command: str) -> str:
 
 def with_section(existing: str, new_section: str) -> str:
     """The RESULTS.md text with ``new_section`` in place of the section of the same kind of device
-    (or added at the end); every other device's section is kept as it was."""
-    kind = new_section.split(":", 1)[0]  # "## On CPU"
-    sections = ["## On " + part for part in existing.split("\n## On ")[1:]]
-    if existing.startswith("## On "):
-        sections = [existing.split("\n## On ")[0], *sections]
-    sections = [part.rstrip("\n") + "\n" for part in sections]
-    kept = [part if part.split(":", 1)[0] != kind else new_section for part in sections]
+    (or added at the end); every other device's section is kept as it was, in its place. Text
+    before the first section is the title and preamble, written afresh."""
+
+    def kind(part: str) -> str:
+        return part.split(":", 1)[0]  # "## On CPU"
+
+    sections = [("## On " + part).rstrip("\n") + "\n" for part in ("\n" + existing).split("\n## On ")[1:]]
+    kept = [new_section if kind(part) == kind(new_section) else part for part in sections]
+    kept = [part for index, part in enumerate(kept) if part != new_section or kept.index(part) == index]
     if new_section not in kept:
         kept.append(new_section)
     return "\n".join([RESULTS_TITLE, "", RESULTS_PREAMBLE, "", *kept])

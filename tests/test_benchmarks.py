@@ -148,6 +148,8 @@ def test_writing_one_devices_section_keeps_the_others():
     assert with_section(updated, newer_gpu) == updated
     # a file from before the sections (no "## On ...") is replaced, not appended to
     assert "old format" not in with_section("# Throughput\n\nold format\n", cpu)
+    # two sections of one kind (a hand edit) become the one new section
+    assert with_section(cpu + "\n" + cpu, cpu).count("## On CPU") == 1
 
 
 def free_port() -> int:
