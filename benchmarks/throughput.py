@@ -31,6 +31,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
 
+from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.devices import use_every_cpu_core
 
 DATASETS = ("linear", "xor")
@@ -177,7 +178,7 @@ def peak_contenders(dtype: str) -> list[Contender]:
     def square(size):
         return np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
 
-    a, size = square(CPU_PEAK_SIZE), jax_peak_size(jax.devices()[0].platform)
+    a, size = square(CPU_PEAK_SIZE), jax_peak_size(device_platform())
     matmul = jax.jit(jnp.matmul)
     on_device = jnp.asarray(square(size))
     return [
@@ -379,7 +380,7 @@ def machine() -> dict:
         "cores": usable_cores(),
         "devices": [str(d) for d in jax.devices()],
         "device_kind": jax.devices()[0].device_kind,
-        "platform": jax.devices()[0].platform,
+        "platform": device_platform(),
         "default_matmul_precision": jax.default_matmul_precision.value,
         "threads": thread_settings(),
         "versions": {name: version(name) for name in ("jax", "jaxlib", "numpy", "optax")},
@@ -598,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     from twolayer_jax.data import load_dataset
 
-    seeds = args.seeds or default_seeds(jax.devices()[0].platform)
+    seeds = args.seeds or default_seeds(device_platform())
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
     records = []
     for name in args.datasets:

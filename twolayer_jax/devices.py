@@ -11,6 +11,11 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def platform() -> str:
+    """The kind of device JAX computes on: "cpu", "gpu" or "tpu" (that of its first device)."""
+    return jax.devices()[0].platform
+
+
 def use_every_cpu_core() -> bool:
     """Ask JAX for one CPU device per usable core. JAX reads this once, when its backends start,
     so it must come before any JAX work; afterwards it changes nothing and returns False. GPUs and

@@ -28,6 +28,7 @@ from jax.typing import ArrayLike
 
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax.activations import hidden_activations, parse_activation
+from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.losses import LOSSES, NEEDS_SIGMOID_OUTPUT, get_loss
 from twolayer_jax.model import (
@@ -225,8 +226,7 @@ SEED_AXIS = "seeds"
 
 def default_chunk_size(platform: str | None = None) -> int:
     """Seeds per chunk for ``platform`` (default: that of JAX's first device)."""
-    platform = platform or jax.devices()[0].platform
-    return CPU_CHUNK_SIZE if platform == "cpu" else ACCELERATOR_CHUNK_SIZE
+    return CPU_CHUNK_SIZE if (platform or device_platform()) == "cpu" else ACCELERATOR_CHUNK_SIZE
 
 
 class SeedLayout(NamedTuple):

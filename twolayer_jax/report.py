@@ -21,7 +21,7 @@ import numpy as np
 from twolayer_jax import formats
 from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, run_cli, writable_dir
 from twolayer_jax.data import Dataset, load_dataset
-from twolayer_jax.devices import use_every_cpu_core
+from twolayer_jax.devices import platform, use_every_cpu_core
 from twolayer_jax.engine import TrainConfig, progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.optimizers import HParams
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_args(args)
     datasets = [load_dataset(name, jax.random.key(0), 100) for name in DATASETS]
     experiments = plan(settings, datasets)
-    devices = f"{jax.device_count()} {jax.devices()[0].platform} device(s)"
+    devices = f"{jax.device_count()} {platform()} device(s)"
     print(f"report: {len(experiments)} grids, {settings.seeds} seeds per setting, {settings.epochs} epochs, "
           f"{settings.dtype}, on {devices}", file=sys.stderr)  # fmt: skip
     grids, seconds = run_experiments(experiments, not args.no_progress)
