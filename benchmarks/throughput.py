@@ -3,8 +3,11 @@ network, side by side in one run, on the current device.
 
 - ``numpy``: the students' way (``benchmarks/numpy_reference.py``), one seed at a time, measured
   with one BLAS thread and with the default count; ratios are taken against the faster.
-- ``jax_naive``: a jitted update step called from a Python loop, one seed at a time.
-- ``engine``: ``twolayer_jax.engine.train_many`` as a user calls it: S seeds in one program.
+- ``jax_naive``: a jitted update step called from a Python loop, one seed at a time, on the
+  engine's default gradient (so it differs from the engine in how the runs are compiled only).
+- ``engine``: ``twolayer_jax.engine.train_many`` as a user calls it: S seeds in one program, on
+  the default gradient (the hand-written backward pass of ``manual/``).
+- ``engine_autodiff`` (the other gradient, named after it): the same at S = 256, on ``jax.grad``.
 - ``matmul_ceiling``: only the three h1×h2 products of each update (and the weight update),
   chunked and sharded as the engine runs them: what the engine could reach if everything but those
   products were free. A diagnostic, not a way to train.
@@ -230,13 +233,27 @@ def numpy_contender(dataset, dtype: str, epochs: int, threads: int | None) -> Co
     return Contender(fields, epochs, flops_per_seed_epoch(len(x)), run)
 
 
+def default_gradient() -> str:
+    """The gradient ``train_many`` uses unless told otherwise."""
+    from twolayer_jax.engine import TrainConfig
+
+    return TrainConfig.grad
+
+
+def other_gradient() -> str:
+    """The gradient the engine is also timed with, at S = 256: whichever is not the default."""
+    from twolayer_jax.gradients import GRADIENTS
+
+    return next(name for name in GRADIENTS if name != default_gradient())
+
+
 def naive_step(dtype: str):
-    """One jitted update of one network (jax.grad, plain gradient descent)."""
+    """One jitted update of one network (the engine's default gradient, plain gradient descent)."""
     import jax
 
-    from twolayer_jax.gradients import autodiff_gradient
+    from twolayer_jax.gradients import GRADIENTS
 
-    gradient = autodiff_gradient("sigmoid", "sigmoid", "mse")
+    gradient = GRADIENTS[default_gradient()]("sigmoid", "sigmoid", "mse")
 
     @jax.jit
     def step(params, x, y):
@@ -261,20 +278,22 @@ def naive_contender(dataset, dtype: str, epochs: int) -> Contender:
             params = step(params, x, y)
         jax.block_until_ready(params)
 
-    fields = {"variant": "jax_naive", "seeds": 1}
+    fields = {"variant": "jax_naive", "seeds": 1, "grad": default_gradient()}
     return Contender(fields, epochs, flops_per_seed_epoch(len(x)), clocked(train))
 
 
-def engine_contender(dataset, dtype: str, seeds: int, epochs: int) -> Contender:
+def engine_contender(dataset, dtype: str, seeds: int, epochs: int, grad: str | None = None) -> Contender:
+    """``train_many`` as a user calls it: the default config, or ``grad`` instead of the default
+    gradient (variant ``engine_<grad>``)."""
     from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 
-    config = TrainConfig(epochs=epochs, dtype=dtype)
+    config = TrainConfig(epochs=epochs, dtype=dtype, grad=grad or default_gradient())
     keys = seed_keys(0, seeds)
 
     def train():
         train_many(config, keys, HParams(lr=LR), dataset.x, dataset.y).loss.block_until_ready()
 
-    fields = {"variant": "engine", "seeds": seeds}
+    fields = {"variant": f"engine_{grad}" if grad else "engine", "seeds": seeds, "grad": config.grad}
     return Contender(fields, seeds * epochs, flops_per_seed_epoch(len(dataset.x)), clocked(train))
 
 
@@ -331,15 +350,17 @@ def ceiling_contender(dataset, dtype: str, seeds: int, epochs: int) -> Contender
 
 
 def contenders(dataset, dtype: str, seeds: list[int], epochs: int) -> list[Contender]:
-    """Every variant of one dataset and dtype (the ceiling at S = 256, or the largest S asked),
-    and the peak's large matmul, so the peak too is sampled all through the run."""
-    ceiling_seeds = TARGET_SEEDS if TARGET_SEEDS in seeds else max(seeds)
+    """Every variant of one dataset and dtype (the other gradient and the ceiling at S = 256, or
+    the largest S asked), and the peak's large matmul, so the peak too is sampled all through the
+    run."""
+    single_seeds = TARGET_SEEDS if TARGET_SEEDS in seeds else max(seeds)
     return [
         numpy_contender(dataset, dtype, epochs, 1),
         numpy_contender(dataset, dtype, epochs, None),
         naive_contender(dataset, dtype, epochs),
         *(engine_contender(dataset, dtype, s, epochs) for s in seeds),
-        ceiling_contender(dataset, dtype, ceiling_seeds, epochs),
+        engine_contender(dataset, dtype, single_seeds, epochs, other_gradient()),
+        ceiling_contender(dataset, dtype, single_seeds, epochs),
         *peak_contenders(dtype),
     ]
 
@@ -515,6 +536,9 @@ def plot(records: list[dict], path: Path) -> None:
         for r, style in zip(baselines, ("--", ":", "-."), strict=False):
             label = r["variant"] + (f", {r['blas_threads']} BLAS thr" if r["variant"] == "numpy" else "")
             ax.axhline(r["seed_epochs_per_s"], ls=style, color="grey", label=label + " (one seed at a time)")
+        for r in (r for r in mine if r["variant"].startswith("engine_")):
+            ax.plot([r["seeds"]], [r["seed_epochs_per_s"]], marker="D", ls="", color="tab:green",
+                    label=f"engine on {r['grad']} gradients")  # fmt: skip
         for r in (r for r in mine if r["variant"] == "matmul_ceiling"):
             ax.plot([r["seeds"]], [r["seed_epochs_per_s"]], marker="*", ms=12, ls="", color="tab:red",
                     label="matmul ceiling (the three big products alone)")  # fmt: skip
@@ -561,7 +585,9 @@ def section(records: list[dict], info: dict, command: str) -> str:
         "in each round every variant of a dataset and dtype runs once, in turn, beside the peak's "
         "matmul, and the peak is the fastest such matmul of the whole run. "
         f"FLOPs per seed-epoch are the matmuls' only: 2·n·(4·h1 + 3·h1·h2 + 3·h2) with h1 = h2 = {HIDDEN[0]} "
-        "(n = 100 for linear, 21 for xor_easy).", "",
+        "(n = 100 for linear, 21 for xor_easy). "
+        f"`engine` and `jax_naive` train on the default gradient ({default_gradient()}); "
+        f"`engine_{other_gradient()}` is the engine on the other one.", "",
         *precision,
         *table(records), "",
         "Targets (one run, this machine):" if on_cpu else "Targets (set for the CPU; this run against them):",

@@ -19,13 +19,22 @@ from benchmarks.throughput import (
     flops_per_seed_epoch,
     jax_peak_size,
     main,
+    other_gradient,
     peak_records,
     race,
     section,
     with_section,
 )
 from twolayer_jax import data
-from twolayer_jax.engine import HParams, TrainConfig, default_chunk_size, make_fit, seed_keys, train_many
+from twolayer_jax.engine import (
+    CPU_CHUNK_SIZE,
+    HParams,
+    TrainConfig,
+    default_chunk_size,
+    make_fit,
+    seed_keys,
+    train_many,
+)
 from twolayer_jax.model import init_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +67,11 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     variants = [r["variant"] for r in records]
     assert variants.count("peak") == 1 and variants.count("numpy") == 2 and variants.count("jax_naive") == 1
     assert [r["seeds"] for r in records if r["variant"] == "engine"] == [1, 3]
-    # no S = 256 asked, so the ceiling is measured at the largest S, beside that engine run
+    # the engine and the naive loop train on the default gradient, and the engine once more on the
+    # other one; no S = 256 asked, so that run and the ceiling are at the largest S
+    assert {r["grad"] for r in records if r["variant"] in ("engine", "jax_naive")} == {TrainConfig.grad}
+    (other,) = [r for r in records if r["variant"] == f"engine_{other_gradient()}"]
+    assert other["seeds"] == 3 and other["grad"] == other_gradient() != TrainConfig.grad
     (ceiling,) = [r for r in records if r["variant"] == "matmul_ceiling"]
     assert ceiling["seeds"] == 3 and ceiling["flops_per_seed_epoch"] == ceiling_flops(len(XOR.x))
     (engine_at_3,) = [r for r in records if r["variant"] == "engine" and r["seeds"] == 3]
@@ -81,10 +94,11 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     written = (tmp_path / "RESULTS.md").read_text()
     assert written.startswith("# Throughput") and "\n## On CPU: " in written
     assert "| xor_easy | float64 | engine | 3 |" in written
+    assert f"| xor_easy | float64 | engine_{other_gradient()} | 3 |" in written
     # the same records as a GPU run's: a section of its own, saying which matmul precision ran
     info = json.loads(out.with_suffix(".meta.json").read_text())
     threads = info["machine"]["threads"]
-    assert threads["engine_chunk_size"] == 8 and threads["blas"][0]["num_threads"] >= 1
+    assert threads["engine_chunk_size"] == CPU_CHUNK_SIZE and threads["blas"][0]["num_threads"] >= 1
     info["machine"] |= {"platform": "gpu", "device_kind": "NVIDIA H200", "devices": ["cuda:0"]}
     both = with_section(written, section(records, info, "python -m benchmarks.throughput"))
     assert "\n## On CPU: " in both and "\n## On GPU: 1 × NVIDIA H200 (host CPU: " in both
@@ -134,7 +148,7 @@ def test_an_accelerator_gets_many_more_seeds_and_a_larger_peak_matmul():
     assert default_seeds("cpu") == [1, 8, 64, 256, 1024]
     for platform in ("gpu", "tpu"):
         assert default_seeds(platform)[-1] >= 65536 and jax_peak_size(platform) > jax_peak_size("cpu")
-    assert default_chunk_size("cpu") == 8 and default_chunk_size("gpu") >= 4096
+    assert default_chunk_size("cpu") == CPU_CHUNK_SIZE < 64 and default_chunk_size("gpu") >= 4096
 
 
 def test_writing_one_devices_section_keeps_the_others():

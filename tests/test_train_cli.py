@@ -81,22 +81,13 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
     assert (tmp_path / "linear_comparison.png").exists() and (tmp_path / "linear_learning_curve.png").exists()
 
 
-def test_manual_gradients_train_through_the_same_engine(capsys, tmp_path):
-    code, out, _ = train_cli(
-        capsys,
-        "--grad",
-        "manual",
-        "--dataset",
-        "xor",
-        "--epochs",
-        "50",
-        "--seeds",
-        "2",
-        "--out",
-        str(tmp_path),
-    )
-    assert code == 0 and "manual gradients" in out
-    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["grad"] == "manual"
+@pytest.mark.parametrize(("flags", "grad"), [((), "manual"), (("--grad", "autodiff"), "autodiff")])
+def test_both_gradients_train_through_the_same_engine(capsys, tmp_path, flags, grad):
+    """The lab's hand-written backward pass by default; jax.grad on request."""
+    args = ("--dataset", "xor", "--epochs", "50", "--seeds", "2", "--out", str(tmp_path))
+    code, out, _ = train_cli(capsys, *flags, *args)
+    assert code == 0 and f"{grad} gradients" in out
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["grad"] == grad
 
 
 def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):

@@ -83,8 +83,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument(
         "--grad",
         choices=tuple(GRADIENTS),
-        default="autodiff",
-        help="autodiff: jax.grad; manual: the hand-written backward pass of manual/",
+        default=TrainConfig.grad,
+        help="manual (the default): the hand-written backward pass of manual/; autodiff: jax.grad",
     )
     conv = parser.add_argument_group("convolutional model")
     conv.add_argument(
