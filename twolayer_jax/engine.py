@@ -9,9 +9,10 @@ The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cac
 ``grads`` has the structure of ``params`` and ``cache`` is the :class:`ForwardCache` of the forward
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
 one forward pass). ``manual``, the hand-written backward pass of ``manual/``, is the default:
-the lab trains with its own backpropagation, and on a CPU in float64 it also runs 1.2–1.3× faster
-than ``jax.grad`` (see benchmarks/). ``autodiff`` (``jax.grad``) is the reference it is checked
-against; both are compiled and vmapped the same way.
+the lab trains with its own backpropagation, and on a 2-core CPU in float64 it also ran
+1.2–1.8× faster than ``jax.grad`` (benchmarks/RESULTS.md; the two tie in float32).
+``autodiff`` (``jax.grad``) is the reference it is checked against; both are compiled and
+vmapped the same way.
 """
 
 import dataclasses
@@ -72,10 +73,9 @@ class TrainConfig:
     loss: str = "mse"
     optimizer: str = "sgd"
     optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
-    # The lab's hand-written backward pass; "autodiff" trains on jax.grad, the same numbers to
-    # rounding. Manual's z1ᵀ·δ2 transposes z1 explicitly, so XLA's CPU backend gives that product
-    # to its fast matmul library; jax.grad's form of it falls back to XLA's own dot, which in
-    # float64 is the slower (benchmarks/RESULTS.md).
+    # "autodiff" trains on jax.grad, the same numbers to rounding. Manual's z1ᵀ·δ2 transposes z1
+    # explicitly, so XLA's CPU backend gives that product to its fast matmul library; jax.grad's
+    # form of it falls back to XLA's own dot, the slower in float64.
     grad: str = "manual"
     dtype: str = "float32"
     model: str = "dense"  # or "conv": layer 2 a 1-D convolution over layer 1's h1 = hidden[0] features
