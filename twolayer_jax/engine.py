@@ -10,7 +10,7 @@ The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cac
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
 one forward pass). ``manual``, the hand-written backward pass of ``manual/``, is the default:
 the lab trains with its own backpropagation, and on a 2-core CPU in float64 it also ran
-1.2–1.8× faster than ``jax.grad`` (benchmarks/RESULTS.md; the two tie in float32).
+1.2–1.8× faster than ``jax.grad`` (0.9–1.2× in float32; benchmarks/RESULTS.md).
 ``autodiff`` (``jax.grad``) is the reference it is checked against; both are compiled and
 vmapped the same way.
 """
