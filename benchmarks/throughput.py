@@ -579,6 +579,7 @@ def section(records: list[dict], info: dict, command: str) -> str:
         f"Measured {info['date']} (JAX devices: {len(machine['devices'])} × {machine['device_kind']}), "
         f"jax {machine['versions']['jax']}, NumPy {machine['versions']['numpy']}, by", "",
         f"    {command}", "",
+        *partial_note(info),
         f"{info['epochs']} epochs per timed run, median of {info['repeats']} rounds (min–max beside it); "
         "in each round every variant of a dataset and dtype runs once, in turn, beside the peak's "
         "matmul, and the peak is the fastest such matmul of the whole run. "
@@ -593,6 +594,15 @@ def section(records: list[dict], info: dict, command: str) -> str:
         "The matmul ceiling (the three h1×h2 products of each update and the W2 update, nothing "
         "else, laid out as the engine lays out its runs):", "", *ceiling_lines(records), "",
     ])  # fmt: skip
+
+
+def partial_note(info: dict) -> list[str]:
+    """A warning line when the run stopped before measuring every dataset and dtype it was asked for."""
+    done, asked = info.get("groups_done"), info.get("groups")
+    if done is None or done == asked:
+        return []
+    return [f"**Partial run**: it stopped after {done} of the {asked} dataset/dtype groups it was asked "
+            "for; the table holds those only.", ""]  # fmt: skip
 
 
 def with_section(existing: str, new_section: str) -> str:
@@ -625,26 +635,35 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = args.seeds or default_seeds(device_platform())
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
-    records = []
-    for name in args.datasets:
+    groups = [(name, dtype) for name in args.datasets for dtype in args.dtypes]
+    measured = []
+    for done, (name, dtype) in enumerate(groups, start=1):
         dataset = load_dataset(name, jax.random.key(0), 100)
-        for dtype in args.dtypes:
-            fields = {"dataset": dataset.name, "dtype": dtype, "epochs": args.epochs}
-            group = contenders(dataset, dtype, seeds, args.epochs)
-            records += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
-    records = with_ratios(peak_records(records))
-    info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
-            "repeats": args.repeats, "command": command}  # fmt: skip
+        fields = {"dataset": dataset.name, "dtype": dtype, "epochs": args.epochs}
+        group = contenders(dataset, dtype, seeds, args.epochs)
+        measured += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
+        # written after every group, so a run stopped part-way keeps (and says) what it measured
+        info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
+                "repeats": args.repeats, "command": command, "groups_done": done,
+                "groups": len(groups)}  # fmt: skip
+        text = write_results(measured, info, args)
+    print(text)
+    return 0
+
+
+def write_results(measured: list[dict], info: dict, args) -> str:
+    """The JSON records, their meta file, the plot and (with ``--markdown``) this device's section
+    of RESULTS.md, from the records measured so far; returns the section's text."""
+    records = with_ratios(peak_records([dict(record) for record in measured]))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(records, indent=2) + "\n")
     (args.json.with_suffix(".meta.json")).write_text(json.dumps(info, indent=2) + "\n")
     plot(records, args.plot or args.json.with_suffix(".png"))
-    text = section(records, info, command)
-    print(text)
+    text = section(records, info, info["command"])
     if args.markdown:
         existing = args.markdown.read_text() if args.markdown.exists() else ""
         args.markdown.write_text(with_section(existing, text))
-    return 0
+    return text
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from benchmarks import numpy_reference
 from benchmarks.throughput import (
@@ -93,6 +94,7 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     written = (tmp_path / "RESULTS.md").read_text()
     assert written.startswith("# Throughput") and "\n## On CPU: " in written
+    assert "Partial run" not in written
     assert "| xor_easy | float64 | engine | 3 |" in written
     assert f"| xor_easy | float64 | engine_{other_gradient()} | 3 |" in written
     # the same records as a GPU run's: a section of its own, saying which matmul precision ran
@@ -103,6 +105,33 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     both = with_section(written, section(records, info, "python -m benchmarks.throughput"))
     assert "\n## On CPU: " in both and "\n## On GPU: 1 × NVIDIA H200 (host CPU: " in both
     assert "JAX's default matmul precision" in both.split("## On GPU")[1]
+
+
+def test_a_run_stopped_part_way_keeps_the_groups_it_finished(tmp_path, monkeypatch):
+    """A run killed in its second dataset/dtype group (a time limit on a lent machine) leaves the
+    first group's records and a section that says it is partial."""
+    from benchmarks import throughput
+
+    finished = []
+
+    def race_then_stop(group, repeats, label=""):
+        if finished:
+            raise KeyboardInterrupt  # stands in for the kill
+        finished.append(label)
+        return race(group, repeats, label)
+
+    monkeypatch.setattr(throughput, "race", race_then_stop)
+    out = tmp_path / "results.json"
+    argv = ["--seeds", "2", "--datasets", "xor", "--dtypes", "float32,float64", "--epochs", "2",
+            "--repeats", "1", "--json", str(out), "--markdown", str(tmp_path / "RESULTS.md")]  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    assert finished == ["xor_easy float32"]
+    records = json.loads(out.read_text())
+    assert {r["dtype"] for r in records} == {"float32"} and any(r["variant"] == "engine" for r in records)
+    written = (tmp_path / "RESULTS.md").read_text()
+    assert "Partial run**: it stopped after 1 of the 2 dataset/dtype groups" in written
+    assert "| xor_easy | float32 | engine | 2 |" in written
 
 
 def test_ceiling_flops_are_the_three_hidden_products():
