@@ -102,7 +102,9 @@ def test_one_program_sweeps_the_width():
 def test_sharded_chunked_runs_equal_one_plain_vmap(chunk_size):
     """7 runs with their own learning rates, split over the devices in chunks (and padded to fill
     them), give what a plain jit(vmap(train)) on one device gives."""
-    assert jax.device_count() == 2  # conftest: the split really happens
+    if jax.devices()[0].platform != "cpu" and jax.device_count() == 1:
+        pytest.skip("one accelerator: nothing to shard (on a CPU, conftest makes two devices)")
+    assert jax.device_count() >= 2  # the split really happens
     config = TrainConfig(epochs=150, hidden=(9, 7), dtype="float64")
     keys, rates = seed_keys(10, 7), jnp.linspace(0.25, 2.0, 7)
     laid_out = train_many(config, keys, HParams(lr=rates), LINEAR.x, LINEAR.y, chunk_size=chunk_size)

@@ -226,6 +226,7 @@ def make_train(
 # a 2-core CPU, 4 ran 1.1-1.24x faster than 8 in float64 (whose networks take twice the bytes)
 # and tied in float32, 2 to 16 tried. A GPU or TPU needs thousands of networks at once to fill
 # its cores; 4096 at a time bounds the working set to a few GB of device memory however large S is.
+# On an H200 it reached 96-98 % of the rate of chunks of 16384 (1024: 86-93 %).
 CPU_CHUNK_SIZE = 4
 ACCELERATOR_CHUNK_SIZE = 4096
 SEED_AXIS = "seeds"
