@@ -636,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or default_seeds(device_platform())
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
     groups = [(name, dtype) for name in args.datasets for dtype in args.dtypes]
+    info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
+            "repeats": args.repeats, "command": command, "groups": len(groups)}  # fmt: skip
     measured = []
     for done, (name, dtype) in enumerate(groups, start=1):
         dataset = load_dataset(name, jax.random.key(0), 100)
@@ -643,10 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         group = contenders(dataset, dtype, seeds, args.epochs)
         measured += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
         # written after every group, so a run stopped part-way keeps (and says) what it measured
-        info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
-                "repeats": args.repeats, "command": command, "groups_done": done,
-                "groups": len(groups)}  # fmt: skip
-        text = write_results(measured, info, args)
+        text = write_results(measured, info | {"groups_done": done}, args)
     print(text)
     return 0
 

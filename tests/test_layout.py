@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twolayer_jax import data
+from twolayer_jax.devices import platform
 from twolayer_jax.engine import (
     HParams,
     TrainConfig,
@@ -102,7 +103,7 @@ def test_one_program_sweeps_the_width():
 def test_sharded_chunked_runs_equal_one_plain_vmap(chunk_size):
     """7 runs with their own learning rates, split over the devices in chunks (and padded to fill
     them), give what a plain jit(vmap(train)) on one device gives."""
-    if jax.devices()[0].platform != "cpu" and jax.device_count() == 1:
+    if platform() != "cpu" and jax.device_count() == 1:
         pytest.skip("one accelerator: nothing to shard (on a CPU, conftest makes two devices)")
     assert jax.device_count() >= 2  # the split really happens
     config = TrainConfig(epochs=150, hidden=(9, 7), dtype="float64")
