@@ -565,7 +565,7 @@ def section_heading(info: dict) -> str:
     return f"## On {kind}: {len(machine['devices'])} × {machine['device_kind']} (host CPU: {machine['cpu']})"
 
 
-def section(records: list[dict], info: dict, command: str) -> str:
+def section(records: list[dict], info: dict) -> str:
     machine = info["machine"]
     on_cpu = machine["platform"] == "cpu"
     chosen = machine.get("default_matmul_precision")
@@ -578,7 +578,7 @@ def section(records: list[dict], info: dict, command: str) -> str:
         section_heading(info), "",
         f"Measured {info['date']} (JAX devices: {len(machine['devices'])} × {machine['device_kind']}), "
         f"jax {machine['versions']['jax']}, NumPy {machine['versions']['numpy']}, by", "",
-        f"    {command}", "",
+        f"    {info['command']}", "",
         *partial_note(info),
         f"{info['epochs']} epochs per timed run, median of {info['repeats']} rounds (min–max beside it); "
         "in each round every variant of a dataset and dtype runs once, in turn, beside the peak's "
@@ -598,8 +598,8 @@ def section(records: list[dict], info: dict, command: str) -> str:
 
 def partial_note(info: dict) -> list[str]:
     """A warning line when the run stopped before measuring every dataset and dtype it was asked for."""
-    done, asked = info.get("groups_done"), info.get("groups")
-    if done is None or done == asked:
+    done, asked = info["groups_done"], info["groups"]
+    if done == asked:
         return []
     return [f"**Partial run**: it stopped after {done} of the {asked} dataset/dtype groups it was asked "
             "for; the table holds those only.", ""]  # fmt: skip
@@ -658,7 +658,7 @@ def write_results(measured: list[dict], info: dict, args) -> str:
     args.json.write_text(json.dumps(records, indent=2) + "\n")
     (args.json.with_suffix(".meta.json")).write_text(json.dumps(info, indent=2) + "\n")
     plot(records, args.plot or args.json.with_suffix(".png"))
-    text = section(records, info, info["command"])
+    text = section(records, info)
     if args.markdown:
         existing = args.markdown.read_text() if args.markdown.exists() else ""
         args.markdown.write_text(with_section(existing, text))

@@ -102,7 +102,7 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     threads = info["machine"]["threads"]
     assert threads["engine_chunk_size"] == CPU_CHUNK_SIZE and threads["blas"][0]["num_threads"] >= 1
     info["machine"] |= {"platform": "gpu", "device_kind": "NVIDIA H200", "devices": ["cuda:0"]}
-    both = with_section(written, section(records, info, "python -m benchmarks.throughput"))
+    both = with_section(written, section(records, info))
     assert "\n## On CPU: " in both and "\n## On GPU: 1 × NVIDIA H200 (host CPU: " in both
     assert "JAX's default matmul precision" in both.split("## On GPU")[1]
 
