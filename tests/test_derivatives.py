@@ -26,6 +26,18 @@ def test_each_manual_derivative_equals_jax_grad_everywhere(spec):
     np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize(("dtype", "bound"), [(jnp.float64, 5e-16), (jnp.float32, 2e-7)])
+def test_the_sigmoid_is_the_logistic_function_to_rounding(dtype, bound):
+    t = jnp.linspace(-60.0, 60.0, 20001, dtype=dtype)
+    np.testing.assert_allclose(activations.sigmoid(t), jax.nn.sigmoid(t), rtol=0, atol=bound)
+
+
+def test_the_sigmoid_jvp_is_the_logistic_derivative():
+    # the custom rule against jax.nn.sigmoid's, which JAX derives for lax.logistic
+    expected = jax.vmap(jax.grad(jax.nn.sigmoid))(T)
+    np.testing.assert_allclose(jax.vmap(jax.grad(activations.sigmoid))(T), expected, rtol=0, atol=1e-15)
+
+
 def test_every_activation_has_a_derivative_that_says_what_it_takes():
     assert set(derivatives.DERIVATIVES) == set(activations.ACTIVATIONS)
     for name, derivative in derivatives.DERIVATIVES.items():

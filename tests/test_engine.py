@@ -41,8 +41,10 @@ def test_history_has_one_entry_per_update_count_and_the_run_axis_leads():
     assert result.params["W2"].shape == (2, 4, 5)
 
 
-@pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-12), ("float32", 1e-5)])
-def test_vmapped_seeds_equal_separate_single_seed_runs(dtype, rtol):
+# float32 runs laid out differently round differently: after 200 updates values of order 1 differ
+# in their last few bits (up to 3.6e-7 measured), far below what mixing up two runs would give.
+@pytest.mark.parametrize(("dtype", "rtol", "atol"), [("float64", 1e-12, 1e-15), ("float32", 1e-5, 1e-6)])
+def test_vmapped_seeds_equal_separate_single_seed_runs(dtype, rtol, atol):
     config = TrainConfig(epochs=200, hidden=(12, 9), dtype=dtype)
     together = train(config, first_seed=5, seeds=4)
     for i in range(4):
@@ -51,7 +53,7 @@ def test_vmapped_seeds_equal_separate_single_seed_runs(dtype, rtol):
             jax.tree.map(lambda leaf, i=i: leaf[i], together),
             jax.tree.map(lambda leaf: leaf[0], alone),
             rtol=rtol,
-            atol=rtol * 1e-3,
+            atol=atol,
         )
 
 

@@ -73,9 +73,9 @@ class TrainConfig:
     loss: str = "mse"
     optimizer: str = "sgd"
     optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
-    # "autodiff" trains on jax.grad, the same numbers to rounding. Manual's z1ᵀ·δ2 transposes z1
-    # explicitly, so XLA's CPU backend gives that product to its fast matmul library; jax.grad's
-    # form of it falls back to XLA's own dot, the slower in float64.
+    # "autodiff" trains on jax.grad, the same numbers to rounding. Manual's z1ᵀ·δ2 keeps z1ᵀ an
+    # array of its own (manual/backpropagation.py), so XLA's CPU backend gives that product to its
+    # fast matmul library; jax.grad's form of it falls back to XLA's own, slower dot.
     grad: str = "manual"
     dtype: str = "float32"
     model: str = "dense"  # or "conv": layer 2 a 1-D convolution over layer 1's h1 = hidden[0] features
@@ -305,16 +305,23 @@ def train_many(
     inputs = jax.tree.map(lambda leaf: leaf[fill], inputs)
     train = make_train(config, grad_fn, progress)
 
-    def one_run(run, progress_offset, reporter):
-        return train(run["keys"], run["hparams"], x, y, run.get("widths"), progress_offset, reporter)
+    def one_run(run, run_x, progress_offset, reporter):
+        return train(run["keys"], run["hparams"], run_x, y, run.get("widths"), progress_offset, reporter)
 
     def on_one_device(local):
         reporter = jax.lax.axis_index(SEED_AXIS) == 0
         chunked = jax.tree.map(lambda leaf: leaf.reshape(layout.chunks, layout.chunk, *leaf.shape[1:]), local)
+        # Each run of a chunk reads its own copy of x. With one shared x, vmap turns the chunk's
+        # layer-1 products into one [n, chunk·h1] product, whose result is then transposed into
+        # per-run layout twice (forward and backward); per-run copies keep every product per run.
+        # Side by side on a 2-core CPU at S = 256: 1.14x faster on linear float32, 1.06x on xor_easy,
+        # and no change on linear float64.
+        chunk_x = jnp.broadcast_to(jnp.asarray(x), (layout.chunk, *jnp.shape(x)))
 
         def one_chunk(_, indexed):
             index, chunk = indexed
-            return None, jax.vmap(one_run, in_axes=(0, None, None))(chunk, index * config.epochs, reporter)
+            runs = jax.vmap(one_run, in_axes=(0, 0, None, None))
+            return None, runs(chunk, chunk_x, index * config.epochs, reporter)
 
         _, results = jax.lax.scan(one_chunk, None, (jnp.arange(layout.chunks), chunked))
         return jax.tree.map(lambda leaf: leaf.reshape(-1, *leaf.shape[2:]), results)
