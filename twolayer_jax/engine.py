@@ -313,10 +313,11 @@ def train_many(
         chunked = jax.tree.map(lambda leaf: leaf.reshape(layout.chunks, layout.chunk, *leaf.shape[1:]), local)
         # Each run of a chunk reads its own copy of x. With one shared x, vmap turns the chunk's
         # layer-1 products into one [n, chunk·h1] product, whose result is then transposed into
-        # per-run layout twice (forward and backward); per-run copies keep every product per run.
+        # per-run layout twice (forward and backward); per-run copies keep every product per run,
+        # and they are small beside each run's own activations (2 features against h1 units).
         # Side by side on a 2-core CPU at S = 256: 1.14x faster on linear float32, 1.06x on xor_easy,
         # and no change on linear float64.
-        chunk_x = jnp.broadcast_to(jnp.asarray(x), (layout.chunk, *jnp.shape(x)))
+        chunk_x = jnp.broadcast_to(x, (layout.chunk, *jnp.shape(x)))
 
         def one_chunk(_, indexed):
             index, chunk = indexed
