@@ -635,12 +635,12 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = args.seeds or default_seeds(device_platform())
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
-    groups = [(name, dtype) for name in args.datasets for dtype in args.dtypes]
+    datasets = [load_dataset(name, jax.random.key(0), 100) for name in args.datasets]
+    groups = [(dataset, dtype) for dataset in datasets for dtype in args.dtypes]
     info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
             "repeats": args.repeats, "command": command, "groups": len(groups)}  # fmt: skip
     measured = []
-    for done, (name, dtype) in enumerate(groups, start=1):
-        dataset = load_dataset(name, jax.random.key(0), 100)
+    for done, (dataset, dtype) in enumerate(groups, start=1):
         fields = {"dataset": dataset.name, "dtype": dtype, "epochs": args.epochs}
         group = contenders(dataset, dtype, seeds, args.epochs)
         measured += [fields | record for record in race(group, args.repeats, f"{dataset.name} {dtype}")]
