@@ -151,13 +151,37 @@ def test_a_diverging_run_is_recorded_as_diverged():
         assert np.all(np.isfinite(loss[: run.diverged_at])) and not np.isfinite(loss[run.diverged_at])
 
 
-def test_a_non_finite_weight_makes_the_loss_nan_even_where_the_output_saturates():
-    def poisoned(params, x, y):
-        grads, cache = autodiff_gradient("sigmoid", "sigmoid", "mse")(params, x, y)
-        return {**grads, "W1": grads["W1"].at[0, 0].set(-jnp.inf)}, cache
+def poisoned_gradient(leaf: str, index: tuple[int, ...]):
+    """jax.grad's gradient with one entry of one leaf set to −inf: that weight is +inf after one update."""
 
-    # every linear point has x[0] > 0, so W1[0, 0] = +inf saturates a unit instead of making NaN
-    result = train(TrainConfig(epochs=5, hidden=(3, 3)), grad_fn=poisoned, dataset=LINEAR)
+    def grad_fn(params, x, y):
+        grads, cache = autodiff_gradient("sigmoid", "sigmoid", "mse")(params, x, y)
+        return {**grads, leaf: grads[leaf].at[index].set(-jnp.inf)}, cache
+
+    return grad_fn
+
+
+# Every linear point has x[0] > 0, so W1[0, 0] = +inf saturates a unit instead of making NaN, and
+# W3 or b3 = +inf saturates the output: the loss alone would stay finite. The loss is NaN from the
+# first update on whichever weight or bias goes non-finite, first entry or last, dense or conv.
+@pytest.mark.parametrize(
+    ("model", "leaf", "index"),
+    [
+        *[
+            ("dense", leaf, (0,) * rank)
+            for leaf, rank in [("W1", 2), ("b1", 1), ("W2", 2), ("b2", 1), ("W3", 2), ("b3", 1)]
+        ],
+        ("dense", "W2", (-1, -1)),
+        ("dense", "W1", (-1, -1)),
+        ("conv", "K2", (0, 0, 0)),
+        ("conv", "K2", (-1, 0, -1)),
+        ("conv", "b2", (-1,)),
+        ("conv", "W3", (-1, 0)),
+    ],
+)
+def test_a_non_finite_weight_makes_the_loss_nan_even_where_the_output_saturates(model, leaf, index):
+    config = TrainConfig(epochs=5, hidden=(6, 3), model=model, channels=2, kernel_size=3)
+    result = train(config, grad_fn=poisoned_gradient(leaf, index), dataset=LINEAR)
     assert np.isfinite(result.loss[0, 0]) and np.all(np.isnan(result.loss[0, 1:]))
 
 

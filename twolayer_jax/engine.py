@@ -73,9 +73,10 @@ class TrainConfig:
     loss: str = "mse"
     optimizer: str = "sgd"
     optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
-    # "autodiff" trains on jax.grad, the same numbers to rounding. Manual's z1ᵀ·δ2 keeps z1ᵀ an
-    # array of its own (manual/backpropagation.py), so XLA's CPU backend gives that product to its
-    # fast matmul library; jax.grad's form of it falls back to XLA's own, slower dot.
+    # "autodiff" trains on jax.grad, the same numbers to rounding. Manual computes z1ᵀ·δ2 and the
+    # bias sum Σ δ2 as one product with a row of ones under z1ᵀ (manual/backpropagation.py), which
+    # XLA's CPU backend gives to its fast matmul library; jax.grad's z1ᵀ·δ2 falls back to XLA's
+    # own, slower dot.
     grad: str = "manual"
     dtype: str = "float32"
     model: str = "dense"  # or "conv": layer 2 a 1-D convolution over layer 1's h1 = hidden[0] features
@@ -127,12 +128,17 @@ def require_dtype(dtype: str) -> jnp.dtype:
     return jnp.dtype(dtype)
 
 
-def all_finite(params: Params) -> Array:
-    """Whether every weight is finite, as one fused reduction per leaf: ``w · 0`` is 0 for a finite
-    weight and NaN for an infinite or NaN one, so the sum is NaN exactly when some weight is not
-    finite (and, unlike summing the weights, it cannot overflow). Run every epoch, this is
-    measurably cheaper than ``isfinite`` then ``all`` per leaf."""
-    return jnp.isfinite(sum(jnp.sum(leaf * 0) for leaf in jax.tree.leaves(params)))
+def weights_finite(cache: ForwardCache) -> Array:
+    """Whether every weight and bias is finite, read from the first row of each layer's
+    pre-activation instead of from the weights. Each weight and bias of a layer enters that row
+    (x[0, j] = Σ_i z[0, i]·W[i, j] + b[j]; a convolution's taps each reach some position), and a
+    non-finite term makes its sum non-finite whatever it is multiplied by (0·inf is NaN), so one
+    row of each layer answers for all of its weights: h1 + h2 + 1 values per run instead of every
+    weight, in one small reduction instead of one per leaf. A pre-activation that overflows reads
+    as non-finite too, and a run whose pre-activations overflow has diverged. Each term is
+    ``value · 0`` (0 for a finite value, NaN otherwise), so the sum itself cannot overflow."""
+    first_rows = (cache.x1[0], cache.x2[0], cache.x3[0])
+    return jnp.isfinite(sum(jnp.sum(row * 0) for row in first_rows))
 
 
 def make_fit(
@@ -153,9 +159,9 @@ def make_fit(
         grad_fn = GRADIENTS[config.grad](config.activation, config.output_activation, config.loss)
     report_every = max(1, config.epochs // PROGRESS_TICKS)
 
-    def metrics(params: Params, cache: ForwardCache, y: Array) -> tuple[Array, Array]:
+    def metrics(cache: ForwardCache, y: Array) -> tuple[Array, Array]:
         # A network with a non-finite weight has no meaningful loss, even where σ saturates.
-        loss = jnp.where(all_finite(params), loss_fn(cache.x3, cache.y, y), jnp.nan)
+        loss = jnp.where(weights_finite(cache), loss_fn(cache.x3, cache.y, y), jnp.nan)
         return loss, accuracy(cache.y, y)
 
     def report_progress(epochs_done: Array, offset: Array, reporter: Array) -> None:
@@ -180,12 +186,12 @@ def make_fit(
                 grads = jax.tree.map(jnp.multiply, grads, masks)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             report_progress(index + 1, progress_offset, reporter)
-            return (optax.apply_updates(params, updates), opt_state), metrics(params, cache, y)
+            return (optax.apply_updates(params, updates), opt_state), metrics(cache, y)
 
         carry = (params, optimizer.init(params))
         (params, _), (losses, accuracies) = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
         final_cache = forward_layers(params, x, config.activation, config.output_activation)
-        final_loss, final_accuracy = metrics(params, final_cache, y)
+        final_loss, final_accuracy = metrics(final_cache, y)
         return TrainResult(
             params,
             jnp.append(losses, final_loss),
