@@ -4,14 +4,16 @@
     δ2 = (δ3·W3ᵀ) ⊙ σ'(x2);       ∂L/∂W2 = z1ᵀ·δ2;  ∂L/∂b2 = Σ_rows δ2
     δ1 = (δ2·W2ᵀ) ⊙ σ'(x1);       ∂L/∂W1 = xᵀ·δ1;   ∂L/∂b1 = Σ_rows δ1
 
-x1, x2, x3 are the layers' pre-activations and δk = ∂L/∂xk. Every value comes from one forward
+x1, x2, x3 are the layers' pre-activations and δk = ∂L/∂xk. A bias is the weight of an input
+fixed at 1, so where a layer has many units (layers 1 and 2) its two gradients come from one product,
+[inputᵀ; 1ᵀ]·δk = [∂L/∂Wk; Σ_rows δk] (:func:`weight_and_bias_gradients`). Every value comes from one forward
 pass (:func:`twolayer_jax.model.forward_layers`); each layer's backward reads only its own cached
 values. Pure functions; nothing is jitted here.
 """
 
 from typing import NamedTuple
 
-import jax
+import jax.numpy as jnp
 from jax import Array
 
 from manual.conv import conv_bias_gradient, conv_input_gradient, conv_kernel_gradient
@@ -38,25 +40,30 @@ def hidden_delta(
 
 def weight_gradient(layer_input: Array, delta: Array) -> Array:
     """∂L/∂Wk = (layer input)ᵀ · δk, summing over the batch's rows."""
-    return transposed_for_product(layer_input, delta) @ delta
-
-
-def transposed_for_product(matrix: Array, right: Array) -> Array:
-    """``matrix.T``, to be multiplied by ``right``. Only speed depends on how it is made: XLA folds
-    a transpose into the product that reads it, and XLA:CPU's fast matmul library takes no left
-    operand contracted along its major axis, so z1ᵀ·δ2 would fall back to XLA's own, slower dot.
-    For a matrix-matrix product an optimization barrier keeps the transpose an array of its own:
-    side by side on a 2-core CPU, training ran 1.12-1.22x faster with it in float32 and 1.32-1.34x
-    in float64. A product with one column out (z2ᵀ·δ3) is cheap either way, and there the copy
-    would cost more."""
-    if right.shape[-1] == 1:
-        return matrix.T
-    return jax.lax.optimization_barrier(matrix.T)
+    return layer_input.T @ delta
 
 
 def bias_gradient(delta: Array) -> Array:
     """∂L/∂bk = Σ_rows δk: the bias is added to every row, so its gradient sums over them."""
     return delta.sum(axis=0)
+
+
+def weight_and_bias_gradients(layer_input: Array, delta: Array) -> tuple[Array, Array]:
+    """∂L/∂Wk and ∂L/∂bk, as :func:`weight_gradient` and :func:`bias_gradient` define them.
+
+    With more than one unit out they come from one product: the bias is the weight of an input
+    fixed at 1, so a row of ones stacked under the input's transpose makes the product's last row
+    Σ_rows δk, [inputᵀ; 1ᵀ]·δk = [∂L/∂Wk; ∂L/∂bk]. The same numbers to rounding; only speed
+    depends on it. XLA:CPU's fast matmul library takes no left operand contracted along its major
+    axis, so a bare z1ᵀ·δ2 would be folded into a slower dot of XLA's own; the stacked input is an
+    array of its own, which the library takes, and the separate column sum goes away. Side by side
+    on a 2-core CPU, ... faster. With one unit out (layer 3) z2ᵀ·δ3 is a matrix-vector product
+    that reads z2 in place, and stacking would copy z2, so that layer keeps the two terms apart."""
+    if delta.shape[-1] == 1:
+        return weight_gradient(layer_input, delta), bias_gradient(delta)
+    ones = jnp.ones((1, layer_input.shape[0]), layer_input.dtype)
+    stacked = jnp.concatenate([layer_input.T, ones]) @ delta
+    return stacked[:-1], stacked[-1]
 
 
 def backward_from_cache(
@@ -75,13 +82,12 @@ def backward_from_cache(
     else:
         delta2 = hidden_delta(delta3, params["W3"], cache.x2, cache.z2, second)
         delta1 = hidden_delta(delta2, params["W2"], cache.x1, cache.z1, first)
-        layer_2 = {"W2": weight_gradient(cache.z1, delta2), "b2": bias_gradient(delta2)}
+        grad_w2, grad_b2 = weight_and_bias_gradients(cache.z1, delta2)
+        layer_2 = {"W2": grad_w2, "b2": grad_b2}
+    grad_w1, grad_b1 = weight_and_bias_gradients(cache.x, delta1)
     layer_3_input = cache.z2.reshape(cache.z2.shape[0], -1)  # the conv model's channels, flattened
-    grads = {
-        "W1": weight_gradient(cache.x, delta1), "b1": bias_gradient(delta1),
-        **layer_2,
-        "W3": weight_gradient(layer_3_input, delta3), "b3": bias_gradient(delta3),
-    }  # fmt: skip
+    grad_w3, grad_b3 = weight_and_bias_gradients(layer_3_input, delta3)
+    grads = {"W1": grad_w1, "b1": grad_b1, **layer_2, "W3": grad_w3, "b3": grad_b3}
     return grads, Deltas(delta1, delta2, delta3)
 
 
