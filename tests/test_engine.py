@@ -164,20 +164,16 @@ def poisoned_gradient(leaf: str, index: tuple[int, ...]):
 # Every linear point has x[0] > 0, so W1[0, 0] = +inf saturates a unit instead of making NaN, and
 # W3 or b3 = +inf saturates the output: the loss alone would stay finite. The loss is NaN from the
 # first update on whichever weight or bias goes non-finite, first entry or last, dense or conv.
+POISONED = [
+    ("dense", "W1", (0, 0)), ("dense", "b1", (0,)), ("dense", "W2", (-1, -1)), ("dense", "b2", (0,)),
+    ("dense", "W3", (0, 0)), ("dense", "b3", (0,)), ("conv", "K2", (-1, 0, -1)), ("conv", "b2", (-1,)),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("model", "leaf", "index"),
-    [
-        *[
-            ("dense", leaf, (0,) * rank)
-            for leaf, rank in [("W1", 2), ("b1", 1), ("W2", 2), ("b2", 1), ("W3", 2), ("b3", 1)]
-        ],
-        ("dense", "W2", (-1, -1)),
-        ("dense", "W1", (-1, -1)),
-        ("conv", "K2", (0, 0, 0)),
-        ("conv", "K2", (-1, 0, -1)),
-        ("conv", "b2", (-1,)),
-        ("conv", "W3", (-1, 0)),
-    ],
+    POISONED,
+    ids=[f"{model}-{leaf}{list(index)}" for model, leaf, index in POISONED],
 )
 def test_a_non_finite_weight_makes_the_loss_nan_even_where_the_output_saturates(model, leaf, index):
     config = TrainConfig(epochs=5, hidden=(6, 3), model=model, channels=2, kernel_size=3)
