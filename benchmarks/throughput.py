@@ -96,7 +96,7 @@ def build_parser():
     )
     parser.add_argument("--epochs", type=int_at_least(1), default=200, help="epochs per timed run")
     parser.add_argument(
-        "--repeats", type=int_at_least(1), default=3, help="timed rounds; each variant runs once per round"
+        "--repeats", type=int_at_least(1), default=5, help="timed rounds; each variant runs once per round"
     )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--plot", type=Path, default=None, help="default: beside --json, .png")
