@@ -5,10 +5,10 @@
     δ1 = (δ2·W2ᵀ) ⊙ σ'(x1);       ∂L/∂W1 = xᵀ·δ1;   ∂L/∂b1 = Σ_rows δ1
 
 x1, x2, x3 are the layers' pre-activations and δk = ∂L/∂xk. A bias is the weight of an input
-fixed at 1, so where a layer has many units (layers 1 and 2) its two gradients come from one product,
-[inputᵀ; 1ᵀ]·δk = [∂L/∂Wk; Σ_rows δk] (:func:`weight_and_bias_gradients`). Every value comes from one forward
-pass (:func:`twolayer_jax.model.forward_layers`); each layer's backward reads only its own cached
-values. Pure functions; nothing is jitted here.
+fixed at 1, so where a layer has many units out (layers 1 and 2) its two gradients come from one
+product, [inputᵀ; 1ᵀ]·δk = [∂L/∂Wk; Σ_rows δk] (:func:`weight_and_bias_gradients`). Every value
+comes from one forward pass (:func:`twolayer_jax.model.forward_layers`); each layer's backward
+reads only its own cached values. Pure functions; nothing is jitted here.
 """
 
 from typing import NamedTuple
