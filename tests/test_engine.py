@@ -12,6 +12,7 @@ import pytest
 
 from twolayer_jax import data
 from twolayer_jax.engine import (
+    Architecture,
     HParams,
     TrainConfig,
     init_params,
@@ -129,6 +130,24 @@ def test_new_keys_or_learning_rates_reuse_the_compiled_program():
     train(config, first_seed=0, seeds=5, lr=0.5, grad_fn=grad_fn)  # a new shape must retrace
     train(TrainConfig(epochs=11, hidden=(6, 6)), seeds=4, grad_fn=grad_fn)  # so must a new config
     assert len(traces) == 3
+
+
+def test_configs_that_differ_only_in_how_they_train_share_the_initial_params_program(monkeypatch):
+    draws = []
+    draw = Architecture.init_params
+
+    def counted(architecture, key, widths=None):
+        draws.append(architecture)  # runs only while JAX traces, never in the compiled program
+        return draw(architecture, key, widths)
+
+    monkeypatch.setattr(Architecture, "init_params", counted)
+    hidden = (7, 3)  # no other test trains this width, so no earlier program is reused
+    train(TrainConfig(epochs=3, hidden=hidden), seeds=2)
+    other = TrainConfig(epochs=5, hidden=hidden, optimizer="adam", activation="tanh", grad="autodiff")
+    assert train(other, seeds=2).loss.shape == (2, 6)
+    assert len(draws) == 1
+    train(TrainConfig(epochs=3, hidden=(7, 4)), seeds=2)  # a new architecture draws in a new program
+    assert len(draws) == 2
 
 
 def test_float64_without_x64_is_a_clear_error():
