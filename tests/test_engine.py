@@ -150,6 +150,12 @@ def test_configs_that_differ_only_in_how_they_train_share_the_initial_params_pro
     assert len(draws) == 2
 
 
+def test_masked_widths_on_the_conv_model_are_a_clear_error():
+    config = TrainConfig(epochs=2, model="conv", hidden=(8, 8), kernel_size=3)
+    with pytest.raises(ValueError, match=r"^masked widths need the dense model"):
+        train(config, seeds=2, widths=(4, 4))
+
+
 def test_float64_without_x64_is_a_clear_error():
     script = (
         "import jax; from twolayer_jax.engine import *; from twolayer_jax.data import xor_easy;"
