@@ -131,9 +131,8 @@ class Architecture(NamedTuple):
         """Initial params for ``key``; ``widths`` masks a narrower dense network (see
         :func:`twolayer_jax.model.init_params`)."""
         dtype = require_dtype(self.dtype)
+        require_dense_for_widths(self.model, widths)
         if self.model == "conv":
-            if widths is not None:
-                raise ValueError("masked widths need the dense model")
             return init_conv_params(key, self.hidden[0], self.channels, self.kernel_size, dtype)
         return init_params(key, self.hidden, dtype, widths)
 
@@ -147,6 +146,11 @@ def require_dtype(dtype: str) -> jnp.dtype:
     if dtype == "float64" and not jax.config.read("jax_enable_x64"):
         raise ValueError("float64 needs jax.config.update('jax_enable_x64', True) before any JAX work")
     return jnp.dtype(dtype)
+
+
+def require_dense_for_widths(model: str, widths: ArrayLike | None) -> None:
+    if widths is not None and model != "dense":
+        raise ValueError("masked widths need the dense model")
 
 
 def weights_finite(cache: ForwardCache) -> Array:
@@ -224,10 +228,9 @@ def make_fit(
 
 def run_masks(config: TrainConfig, widths: Array | None) -> Params | None:
     """The gradient masks of a run of ``widths`` units (None: the full network trains)."""
+    require_dense_for_widths(config.model, widths)
     if widths is None:
         return None
-    if config.model != "dense":
-        raise ValueError("masked widths need the dense model")
     return width_masks(widths, config.hidden, require_dtype(config.dtype))
 
 
