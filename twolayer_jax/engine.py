@@ -11,7 +11,7 @@ The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cac
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
 one forward pass). ``manual``, the hand-written backward pass of ``manual/``, is the default:
 the lab trains with its own backpropagation, and on a 2-core CPU it also ran 1.2–1.8× faster
-than ``jax.grad`` in float64 and 0.9–1.4× in float32 (nine benchmark runs, README's speed section).
+than ``jax.grad`` in float64 and 0.9–1.4× in float32 (ten benchmark runs, README's speed section).
 ``autodiff`` (``jax.grad``) is the reference it is checked against; both are compiled and
 vmapped the same way.
 """
@@ -257,8 +257,9 @@ def make_train(
 # Seeds per compiled chunk on each device. A CPU core runs its chunks one after another, and a
 # small chunk keeps its working set in cache, where all S at once would not (see benchmarks/): on
 # a 2-core CPU, 4 ran 1.1-1.24x faster than 8 in float64 (whose networks take twice the bytes)
-# and tied in float32, 2 to 16 tried. A GPU or TPU needs thousands of networks at once to fill
-# its cores; 4096 at a time bounds the working set to a few GB of device memory however large S is.
+# and 1.0-1.06x in float32 (1.16-1.17x against 16), 2 to 16 tried. A GPU or TPU needs thousands of
+# networks at once to fill its cores; 4096 at a time bounds the working set to a few GB of device
+# memory however large S is.
 # On an H200 it reached 96-98 % of the rate of chunks of 16384 (1024: 86-93 %).
 CPU_CHUNK_SIZE = 4
 ACCELERATOR_CHUNK_SIZE = 4096
