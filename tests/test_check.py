@@ -269,7 +269,8 @@ def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
 
 def test_the_diagnosis_model_of_the_correct_pass_is_jax_grad():
     """The hypotheses are switches on lab_backward; with no switch it must be the real gradient."""
-    from twolayer_jax.diagnosis import Mistake, lab_backward, relative_error
+    from twolayer_jax.diagnosis import Mistake, lab_backward
+    from twolayer_jax.gradients import relative_error
 
     jax.config.update("jax_enable_x64", True)
     problem = check.make_problems(3)[2]

@@ -3,11 +3,13 @@ right term, and refuses a bad ``--backward`` with exit code 2."""
 
 import re
 
+import numpy as np
 import pytest
 
 from twolayer_jax.activations import ACTIVATIONS
 from twolayer_jax.cli import run_cli
 from twolayer_jax.gradcheck import main
+from twolayer_jax.gradients import relative_error
 from twolayer_jax.losses import LOSSES
 
 # A learner's backward pass with the lab's classic mistake in the hidden layer: σ' of x2, the
@@ -111,3 +113,13 @@ def test_networks_can_be_chosen_and_bad_ones_are_refused(capsys):
 def test_a_bad_backward_is_one_line_and_exit_2(capsys, spec, message):
     code, out, err = gradcheck(capsys, "--backward", spec)
     assert code == 2 and err.count("\n") == 1 and message in err and out == ""
+
+
+def test_relative_error_is_scaled_floored_and_infinite_for_a_wrong_shape():
+    reference = np.array([3.0, 4.0])
+    assert relative_error(reference * 1.01, reference) == pytest.approx(0.01 / 1.01)
+    assert relative_error(np.zeros(2), np.zeros(2)) == 0.0
+    # a zero gradient against rounding noise: the floor keeps the error small, not 1
+    assert relative_error(np.zeros(2), np.array([1e-9, 0.0]), floor=1e-3) == pytest.approx(1e-6)
+    assert relative_error(reference, reference[:, None]) == float("inf")
+    assert relative_error(reference.reshape(1, 2), reference.reshape(2, 1)) == float("inf")

@@ -41,8 +41,8 @@ from twolayer_jax.diagnosis import (
     first_wrong,
     localise,
     matching_hypotheses,
-    relative_error,
 )
+from twolayer_jax.gradients import relative_error
 from twolayer_jax.learner import PARAM_KEYS, run_learner
 
 # (batch size, (h1, h2)): batch 1, square widths (where a mixed-up layer still runs) and

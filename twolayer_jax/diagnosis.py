@@ -13,6 +13,7 @@ import numpy as np
 
 from manual.derivatives import DERIVATIVES, mse_gradient
 from twolayer_jax.activations import get_activation, hidden_activations, parse_activation
+from twolayer_jax.gradients import relative_error
 
 # backward order, as LAB.md derives them; deltas first within each layer
 BACKWARD_ORDER = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
@@ -227,14 +228,6 @@ def lab_backward(
             bias = delta.mean(axis=0)
         result |= {f"W{layer}": weight, f"b{layer}": bias, f"delta{layer}": delta}
     return result
-
-
-def relative_error(mine: np.ndarray, reference: np.ndarray) -> float:
-    """``‖a − b‖ / max(‖a‖, ‖b‖)``; inf for a shape mismatch; 0 when both are zero."""
-    if np.shape(mine) != np.shape(reference):
-        return float("inf")
-    scale = max(np.linalg.norm(mine), np.linalg.norm(reference))
-    return 0.0 if scale == 0 else float(np.linalg.norm(mine - reference) / scale)
 
 
 def first_wrong(wrong: set[str]) -> str | None:

@@ -100,10 +100,14 @@ def finite_difference_gradient(
 
 
 def relative_error(a: ArrayLike, b: ArrayLike, floor: float = 0.0) -> float:
-    """``‖a − b‖ / max(‖a‖, ‖b‖, floor)`` over the whole tensor; 0 when both are zero. The floor
-    keeps a gradient that is exactly zero (a dead ReLU output) from turning finite differences'
-    rounding noise into a relative error of 1. Computed on the host in float64, where the
-    difference of two float32 arrays is exact and no small program is compiled per shape."""
+    """``‖a − b‖ / max(‖a‖, ‖b‖, floor)`` over the whole tensor; 0 when both are zero, inf when
+    the shapes differ (a learner's tensor of the wrong shape is wrong, however close its values).
+    The floor keeps a gradient that is exactly zero (a dead ReLU output) from turning finite
+    differences' rounding noise into a relative error of 1. Computed on the host in float64,
+    where the difference of two float32 arrays is exact and no small program is compiled per
+    shape."""
+    if np.shape(a) != np.shape(b):
+        return float("inf")
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = max(np.linalg.norm(a), np.linalg.norm(b), floor)
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
