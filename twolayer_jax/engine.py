@@ -11,7 +11,7 @@ The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cac
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
 one forward pass). ``manual``, the hand-written backward pass of ``manual/``, is the default:
 the lab trains with its own backpropagation, and on a 2-core CPU it also ran 1.2–1.8× faster
-than ``jax.grad`` in float64 and 0.9–1.4× in float32 (ten benchmark runs, README's speed section).
+than ``jax.grad`` in float64 and 0.9–1.4× in float32 (eleven benchmark runs, README's speed section).
 ``autodiff`` (``jax.grad``) is the reference it is checked against; both are compiled and
 vmapped the same way.
 """
