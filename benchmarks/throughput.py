@@ -559,8 +559,11 @@ def plot(records: list[dict], path: Path) -> None:
                     label="matmul ceiling (the three big products alone)")  # fmt: skip
         ax.set(xscale="log", yscale="log", xlabel="seeds trained at once (S)", title=f"{dataset}, {dtype}")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize="x-small", loc="lower right")
         ax.set_ylabel("seed-epochs per second")
+    # one legend for every panel, below them, where it covers no point
+    legend = {label: handle for ax in axes
+              for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}  # fmt: skip
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize="small")
     fig.suptitle("Training throughput (median of the timed rounds)")
     fig.savefig(path, dpi=110)
 
