@@ -202,6 +202,7 @@ def peak_records(records: list[dict]) -> list[dict]:
     round would change with how large a grid was asked for. The fastest round is kept beside it
     (``fastest_gflops``)."""
     samples = [r for r in records if r["variant"].startswith("peak_")]
+    sizes = {r["variant"].removeprefix("peak_"): r["size"] for r in samples}
     peaks = []
     for dtype in dict.fromkeys(r["dtype"] for r in samples):
         rates = {
@@ -212,7 +213,6 @@ def peak_records(records: list[dict]) -> list[dict]:
         }  # fmt: skip
         median = {name: statistics.median(values) for name, values in rates.items()}
         fastest = {name: max(values) for name, values in rates.items()}
-        sizes = {r["variant"].removeprefix("peak_"): r["size"] for r in samples}
         winner, fastest_winner = max(median, key=median.get), max(fastest, key=fastest.get)
         peaks.append({"variant": "peak", "dtype": dtype, "gflops": median[winner], "size": sizes[winner],
                       "by": winner, "numpy_gflops": median["numpy"], "jax_gflops": median["jax"],
