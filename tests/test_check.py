@@ -1,6 +1,7 @@
 """``python -m twolayer_jax.check``: a mutation suite of learners' NumPy backward passes (each
 planted mistake rejected, localised to the right tensor, and the recognisable ones named), the
-robustness cases (exit 2, one-line reason), and grading many submissions."""
+broken-contract cases (exit 1, the tensor named) and the ungradeable ones (exit 2, one-line
+reason), and grading many submissions. Hostile submissions: ``test_check_hostile.py``."""
 
 import argparse
 import json
@@ -12,6 +13,7 @@ import pytest
 
 from twolayer_jax import check
 from twolayer_jax.cli import run_cli
+from twolayer_jax.sandbox import choose_isolation
 
 # A correct NumPy backward pass, written the way a student writes it. Each mutant below changes
 # one or more of its lines.
@@ -77,12 +79,12 @@ MUTANTS = {
     "sign_flipped": ([("2 / n * (out - y)", "2 / n * (y - out)")], "W3", "sign_flipped", 1),
     "cross_entropy_gradient": (
         [("2 / n * (out - y)", "(out - y) / (out * (1 - out)) / n")], "W3", "cross_entropy_gradient", 1),
-    "bias_not_summed": ([("grad_b2 = delta2.sum(axis=0)", "grad_b2 = delta2")], "b2", "bias_not_summed_2", 2),
+    "bias_not_summed": ([("grad_b2 = delta2.sum(axis=0)", "grad_b2 = delta2")], "b2", "bias_not_summed_2", 1),
     "bias_averaged": ([("grad_b1 = delta1.sum(axis=0)", "grad_b1 = delta1.mean(axis=0)")], "b1", "bias_averaged_1", 1),
     "weight_gradient_in_the_wrong_order": (
-        [("grad_W3 = z2.T @ delta3", "grad_W3 = delta3.T @ z2")], "W3", "weight_gradient_transposed_3", 2),
+        [("grad_W3 = z2.T @ delta3", "grad_W3 = delta3.T @ z2")], "W3", "weight_gradient_transposed_3", 1),
     "weight_gradient_with_another_layers_input": (
-        [("grad_W2 = z1.T @ delta2", "grad_W2 = z2.T @ delta2")], "W2", "weight_gradient_of_layer_2_uses_z2", 2),
+        [("grad_W2 = z1.T @ delta2", "grad_W2 = z2.T @ delta2")], "W2", "weight_gradient_of_layer_2_uses_z2", 1),
     "sigma_prime_from_another_layers_cache": (
         [("derivative_sigmoid(z2)", "derivative_sigmoid(z1)")], "W2", "sigma_prime_of_layer_2_uses_z1", 1),
     "delta_sent_back_untransposed": (
@@ -105,12 +107,15 @@ def graded():
     jax.config.update("jax_enable_x64", True)
     problems = check.make_problems(0)
     references = [check.reference_terms(p, "sigmoid", "sigmoid") for p in problems]
-    args = argparse.Namespace(timeout=20.0, activation="sigmoid", output_activation="sigmoid")
+    args = argparse.Namespace(
+        timeout=20.0, activation="sigmoid", output_activation="sigmoid", memory_limit=2048, allow_import=[]
+    )
+    isolation = choose_isolation()
 
     def grade(tmp_path, source: str, name: str = "submission.py"):
         path = tmp_path / name
         path.write_text(source)
-        return check.check_target(str(path), problems, references, args)
+        return check.check_target(str(path), problems, references, args, isolation)
 
     return grade
 
@@ -121,7 +126,8 @@ def test_the_correct_backward_passes_on_every_batch_size_and_width(graded, tmp_p
     assert set(report.errors) == {"W1", "b1", "W2", "b2", "W3", "b3"}
     assert max(report.errors.values()) < 1e-12
     shapes = {(n, hidden) for n, hidden in check.PROBLEM_SHAPES}
-    assert {1} < {n for n, _ in shapes} and any(h1 != h2 for _, (h1, h2) in shapes)
+    assert {1, 21, 100} < {n for n, _ in shapes} and any(h1 != h2 for _, (h1, h2) in shapes)
+    assert {(100, 100)} < {hidden for _, hidden in shapes}  # the lab's own sizes
 
 
 def test_the_correct_backward_passes_with_deltas_and_another_seed(tmp_path):
@@ -129,7 +135,7 @@ def test_the_correct_backward_passes_with_deltas_and_another_seed(tmp_path):
     assert run_cli(check.main, [str(tmp_path / "mine.py"), "--seed", "7"], "check") == 0
 
 
-def test_the_reference_manual_backward_in_the_contract_passes(tmp_path):
+def test_the_reference_manual_backward_passes_where_the_course_allows_its_imports(tmp_path):
     wrapper = tmp_path / "reference.py"
     wrapper.write_text(
         "import jax\nimport numpy as np\nimport manual\n\njax.config.update('jax_enable_x64', True)\n\n\n"
@@ -137,7 +143,8 @@ def test_the_reference_manual_backward_in_the_contract_passes(tmp_path):
         "    grads, deltas = manual.backward_with_deltas(params, x, y)\n"
         "    return {k: np.asarray(v) for k, v in (grads | deltas._asdict()).items()}\n"
     )
-    assert run_cli(check.main, [str(wrapper)], "check") == 0
+    allowed = ["--allow-import", "jax", "--allow-import", "twolayer_jax"]
+    assert run_cli(check.main, [str(wrapper), *allowed], "check") == 0
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
@@ -187,29 +194,57 @@ def test_the_cli_prints_the_table_the_place_and_the_hint(capsys, tmp_path):
     assert out.rstrip().splitlines()[-1] == "WRONG: ∂W2 is wrong"
 
 
-# --- robustness: the function could not be run, or broke the contract → exit 2, one-line reason -
+# --- a broken contract is gradeable and wrong: exit 1, the tensor named ---------------------------
+
+
+BROKEN = {
+    "missing_keys": (CORRECT.replace('"b3": grad_b3}', "}"), "∂b3 not returned (on 7 of 7 problems)"),
+    "wrong_shape": (CORRECT.replace("grad_b3 = delta3.sum(axis=0)", "grad_b3 = delta3.sum()"), "∂b3 has shape ()"),
+    "nan": (CORRECT.replace("grad_W1 = x.T @ delta1", "grad_W1 = x.T @ delta1 * np.nan"), "∂W1 contains NaN or inf"),
+    "lists": (CORRECT.replace("    return grads", "    return {k: v.tolist() for k, v in grads.items()}"),
+              "∂W3 is a list, expected a NumPy array"),
+    "complex": (CORRECT.replace("    return grads", "    return {k: v + 0j for k, v in grads.items()}"),
+                "∂W3 has dtype complex128"),
+    "raises_on_one_problem": (CORRECT.replace("    n = x.shape[0]", "    n = x.shape[0] // (x.shape[0] - 1)"),
+                              "it raised ZeroDivisionError on 1 of 7 problems (e.g. batch 1"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_contract_is_wrong_with_exit_1_naming_the_tensor(capsys, tmp_path, case):
+    source, reason = BROKEN[case]
+    (tmp_path / "mine.py").write_text(source)
+    code = run_cli(check.main, [str(tmp_path / "mine.py")], "check")
+    out = capsys.readouterr().out
+    assert code == 1, out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("WRONG: ") and reason in last, last
+
+
+def test_unexpected_keys_are_named_and_ignored(capsys, tmp_path):
+    (tmp_path / "mine.py").write_text(CORRECT.replace('"b3": grad_b3}', '"b3": grad_b3, "W4": grad_W3}'))
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 0
+    assert "note: the returned dict also has W4, which the contract does not name" in capsys.readouterr().out
+
+
+# --- nothing could be graded → exit 2, a one-line reason in the checker's own words -----------------
 
 
 ROBUST = {
-    "raises": (CORRECT.replace("    n = x.shape[0]", "    n = x.shape[0] // 0"), "backward raised ZeroDivisionError"),
-    "missing_keys": (CORRECT.replace('"b3": grad_b3}', "}"), "the returned dict lacks b3"),
-    "extra_keys": (CORRECT.replace('"b3": grad_b3}', '"b3": grad_b3, "W4": grad_W3}'), "unexpected keys W4"),
-    "wrong_shape": (CORRECT.replace("grad_b3 = delta3.sum(axis=0)", "grad_b3 = delta3.sum()"), "∂b3 has shape ()"),
-    "nan": (CORRECT.replace("grad_W1 = x.T @ delta1", "grad_W1 = x.T @ delta1 * np.nan"), "W1 contains NaN"),
+    "raises": (CORRECT.replace("    n = x.shape[0]", "    n = x.shape[0] // 0"),
+               "could not grade it: it raised ZeroDivisionError on every problem"),
     "jax_arrays": (CORRECT.replace("    return grads", "    import jax.numpy as jnp\n    return {k: jnp.asarray(v) "
-                   "for k, v in grads.items()}"), "is a JAX array (return NumPy arrays"),
-    "lists": (CORRECT.replace("    return grads", "    return {k: v.tolist() for k, v in grads.items()}"),
-              "is a list, expected a NumPy array"),
+                   "for k, v in grads.items()}"), "it imports jax, which a submission may not use"),
     "not_a_dict": (CORRECT.replace("    return grads", "    return list(grads.values())"),
-                   "backward returned a list, expected a dict of NumPy arrays"),
+                   "it returned a list, not a dict of NumPy arrays on every problem"),
     "slow": (CORRECT.replace("    n = x.shape[0]", "    import time; time.sleep(600)\n    n = x.shape[0]"),
              "did not finish within"),
-    "syntax_error": (CORRECT.replace("def backward(params, x, y):", "def backward(params, x, y)"), "SyntaxError"),
-    "import_error": ("import numpyy\n" + CORRECT, "ModuleNotFoundError: No module named 'numpyy'"),
-    "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "defines no function 'backward'"),
-    "complex": (CORRECT.replace("    return grads", "    return {k: v + 0j for k, v in grads.items()}"), "has dtype complex128"),
-    "reads_stdin": (CORRECT.replace("    n = x.shape[0]", "    n = int(input())"), "backward raised EOFError"),
-    "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "backward raised SystemExit"),
+    "syntax_error": (CORRECT.replace("def backward(params, x, y):", "def backward(params, x, y)"),
+                     "loading it raised SyntaxError"),
+    "import_error": ("import numpyy\n" + CORRECT, "loading it raised ModuleNotFoundError"),
+    "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "it defines no function 'backward'"),
+    "reads_stdin": (CORRECT.replace("    n = x.shape[0]", "    n = int(input())"), "it raised EOFError on every problem"),
+    "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "it raised SystemExit on every problem"),
 }  # fmt: skip
 
 
@@ -229,8 +264,9 @@ def test_the_learners_own_traceback_is_shown(capsys, tmp_path):
     (tmp_path / "mine.py").write_text(ROBUST["raises"][0])
     run_cli(check.main, [str(tmp_path / "mine.py")], "check")
     out = capsys.readouterr().out
-    assert re.search(rf'File "{tmp_path / "mine.py"}", line \d+, in backward\n +n = x.shape\[0\] // 0', out)
-    assert "ZeroDivisionError: integer division or modulo by zero" in out
+    assert "the submission's own output (not the checker's):" in out
+    assert re.search(rf'  \| +File "{tmp_path / "mine.py"}", line \d+, in backward\n  \| +n = x.shape\[0\] // 0', out)
+    assert "  | ZeroDivisionError: integer division or modulo by zero" in out
 
 
 def test_a_missing_file_and_no_target_are_usage_errors(capsys, tmp_path):
@@ -246,7 +282,9 @@ def test_the_template_is_printed_and_reports_what_to_fill_in(capsys, tmp_path):
     assert "def backward(params, x, y):" in template
     (tmp_path / "mine.py").write_text(template)
     assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 2
-    assert "ERROR: backward raised NotImplementedError: fill in delta3" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "  | NotImplementedError: fill in delta3" in out
+    assert out.rstrip().endswith("ERROR: could not grade it: it raised NotImplementedError on every problem")
 
 
 def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
@@ -259,7 +297,7 @@ def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
     code = run_cli(check.main, [str(folder), "--json", str(report)], "check")
     assert code == 2  # the worst verdict
     out = capsys.readouterr().out
-    assert "3 submissions: 1 right, 1 wrong, 1 could not be run" in out
+    assert "3 submissions: 1 right, 1 wrong, 1 could not be graded; 0 files skipped" in out
     records = {r["target"].rsplit("/", 1)[1]: r for r in json.loads(report.read_text())}
     assert records["alice.py"]["verdict"] == "right" and records["alice.py"]["exit_code"] == 0
     assert records["bob.py"]["verdict"] == "wrong" and "2/n" in records["bob.py"]["hints"][0]
@@ -267,17 +305,22 @@ def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
     assert records["carol.py"]["verdict"] == "error" and "returned a list" in records["carol.py"]["reason"]
 
 
-def test_the_diagnosis_model_of_the_correct_pass_is_jax_grad():
-    """The hypotheses are switches on lab_backward; with no switch it must be the real gradient."""
-    from twolayer_jax.diagnosis import Mistake, lab_backward
-    from twolayer_jax.gradients import relative_error
+@pytest.mark.parametrize("index", range(len(check.PROBLEM_SHAPES)))
+def test_the_checkers_reference_is_jax_grad_on_every_problem(index):
+    """The checker judges against the lab's pass in NumPy (the diagnosis's model with no mistake
+    switched on); on every problem shape it must be ``jax.grad`` and autodiff's deltas."""
+    from twolayer_jax.gradients import autodiff_gradient, reference_deltas, relative_error
 
     jax.config.update("jax_enable_x64", True)
-    problem = check.make_problems(3)[2]
+    problem = check.make_problems(3)[index]
+    params = {k: problem[k] for k in check.PARAM_KEYS}
+    network = ("sigmoid", "sigmoid", "mse")
+    grads, _ = autodiff_gradient(*network)(params, problem["x"], problem["y"])
+    expected = grads | reference_deltas(params, problem["x"], problem["y"], *network)._asdict()
     reference = check.reference_terms(problem, "sigmoid", "sigmoid")
-    variant = lab_backward(problem, problem["x"], problem["y"], "sigmoid", "sigmoid", Mistake())
-    for term, value in reference.items():
-        assert relative_error(np.asarray(variant[term]), value) < 1e-13, term
+    assert set(reference) == set(expected)
+    for term, value in expected.items():
+        assert relative_error(reference[term], np.asarray(value)) < 1e-13, term
 
 
 def test_other_activations_are_checked_through_an_option(capsys, tmp_path):

@@ -2,21 +2,28 @@
 
 The contract: a file (or ``module:function``) defining ``backward(params, x, y)`` for the lab's
 network. ``params`` is a dict of NumPy float64 arrays ``W1, b1, W2, b2, W3, b3`` of shapes (2, h1),
-(h1,), (h1, h2), (h2,), (h2, 1), (1,); ``x`` is (n, 2), ``y`` is (n, 1). It returns a dict of NumPy
-arrays with the same keys: the gradients of L = mean((y_pred − y)²). It may also return
-``delta1, delta2, delta3`` (δk = ∂L/∂xk, shapes (n, h1), (n, h2), (n, 1)); then the wrong term is
-pinned exactly. ``--template`` prints a file to start from.
+(h1,), (h1, h2), (h2,), (h2, 1), (1,); ``x`` is (n, 2), ``y`` is (n, 1), the 0/1 labels. It returns a
+dict of NumPy arrays with the same keys: the gradients of L = mean((y_pred − y)²). It may also
+return ``delta1, delta2, delta3`` (δk = ∂L/∂xk, shapes (n, h1), (n, h2), (n, 1)); then the wrong
+term is pinned exactly. ``--template`` prints a file to start from.
 
-The function runs in a separate process under a timeout, on several random problems (batch sizes
-from 1, square and non-square widths), and every tensor is compared with ``jax.grad`` in float64.
+The function runs contained (:mod:`twolayer_jax.sandbox`) under a timeout, on several random
+problems (batch sizes from 1 to the lab's 100, square and non-square widths up to the lab's 100),
+and this process alone judges every tensor it returned against the lab's backward pass in NumPy
+float64 (which the tests hold to ``jax.grad``).
 
-Exit codes: 0 all gradients right; 1 wrong gradients; 2 the function could not be loaded or run,
-or broke the contract (wrong keys, types or shapes, NaN), or bad usage.
+Exit codes: 0 every tensor right; 1 gradeable and wrong (a wrong value, shape or dtype, a NaN or
+inf, a missing tensor, or a problem it raised on); 2 nothing could be graded (no such file or
+function, a syntax error, a forbidden import, raised, crashed or timed out on every problem, not
+a dict on any), or bad usage.
 """
 
+import ast
 import dataclasses
 import json
+import os
 import sys
+import tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,121 +41,186 @@ from twolayer_jax.cli import (
 )
 from twolayer_jax.diagnosis import (
     BACKWARD_ORDER,
-    FLOAT32_HINT,
-    FLOAT32_LEVEL,
+    DELTAS_CONTRADICT_GRADIENTS,
     PRETTY,
     RIGHT,
+    Mistake,
     first_wrong,
+    lab_backward,
     localise,
     matching_hypotheses,
+    precision_hint,
 )
-from twolayer_jax.gradients import relative_error
-from twolayer_jax.learner import PARAM_KEYS, run_learner
+from twolayer_jax.gradients import parameter_scale, relative_error
+from twolayer_jax.learner import (
+    DELTA_KEYS,
+    FORBIDDEN_IMPORTS,
+    PARAM_KEYS,
+    Call,
+    LearnerRun,
+    parse_target,
+    printable,
+    run_learner,
+)
+from twolayer_jax.model import layer_shapes
+from twolayer_jax.sandbox import Isolation, Limits, choose_isolation
 
-# (batch size, (h1, h2)): batch 1, square widths (where a mixed-up layer still runs) and
-# non-square ones in both orders (where a missing transpose cannot hide); never n = 2, where 2/n = 1
-PROBLEM_SHAPES = ((1, (4, 4)), (5, (6, 6)), (16, (3, 5)), (7, (5, 3)), (3, (8, 2)))
+# (batch size, (h1, h2)): batch 1, square widths (where a mixed-up layer still runs), non-square
+# ones in both orders (where a missing transpose cannot hide), and the lab's own sizes (21 and
+# 100 points, 100 units); never n = 2, where 2/n = 1
+PROBLEM_SHAPES = ((1, (4, 4)), (5, (6, 6)), (16, (3, 5)), (7, (5, 3)), (3, (8, 2)), (21, (100, 100)),
+                  (100, (100, 40)))  # fmt: skip
 RIGHT_EXIT, WRONG_EXIT, ERROR_EXIT = 0, 1, 2
+VERDICTS = {RIGHT_EXIT: "right", WRONG_EXIT: "wrong", ERROR_EXIT: "error"}
 
 
 @dataclasses.dataclass
 class Report:
     target: str
     exit_code: int
-    reason: str = ""  # one line, for anything but "right"
-    errors: dict[str, float | None] = dataclasses.field(default_factory=dict)  # worst relative error
+    reason: str = ""  # one line, in the checker's words only, for anything but "right"
+    errors: dict[str, float] = dataclasses.field(default_factory=dict)  # worst relative error
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)  # why a term is wrong beyond its number
     localisation: str = ""
     hints: list[str] = dataclasses.field(default_factory=list)
-    learner_traceback: str = ""
+    remarks: list[str] = dataclasses.field(default_factory=list)  # facts that change no verdict
+    learner_text: str = ""  # the submission's own traceback or output, shown under a label
+    isolation: str = ""
 
     @property
     def verdict(self) -> str:
-        return {RIGHT_EXIT: "right", WRONG_EXIT: "wrong"}.get(self.exit_code, "error")
+        return VERDICTS[self.exit_code]
+
+
+def draw_problem(rng: np.random.Generator, n: int, hidden: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Random weights (scaled by fan-in), non-zero biases, inputs and 0/1 labels, float64."""
+    params = {name: rng.standard_normal(shape) * parameter_scale(name, shape)
+              for name, shape in layer_shapes(hidden).items()}  # fmt: skip
+    x = rng.standard_normal((n, 2))
+    return params | {"x": x, "y": (rng.standard_normal((n, 1)) > 0).astype(np.float64)}
 
 
 def make_problems(seed: int) -> list[dict[str, np.ndarray]]:
     """The random problems, as the NumPy dicts the learner's function receives (plus x and y)."""
-    from twolayer_jax.gradients import random_problem
-
-    draw = jax.jit(random_problem, static_argnums=(1, 2))  # one small program per shape
-    keys = jax.random.split(jax.random.key(seed), len(PROBLEM_SHAPES))
-    problems = []
-    for key, (n, hidden) in zip(keys, PROBLEM_SHAPES, strict=True):
-        params, x, y = draw(key, n, hidden)
-        problems.append(
-            {**{k: np.asarray(v) for k, v in params.items()}, "x": np.asarray(x), "y": np.asarray(y)}
-        )
-    return problems
+    rng = np.random.default_rng(seed)
+    return [draw_problem(rng, n, hidden) for n, hidden in PROBLEM_SHAPES]
 
 
 def reference_terms(problem: dict, activation: str, output_activation: str) -> dict[str, np.ndarray]:
-    """``jax.grad``'s six gradients and autodiff's three deltas, float64."""
-    from twolayer_jax.gradients import autodiff_gradient, reference_deltas
-
-    @jax.jit
-    def terms(params, x, y):
-        network = (activation, output_activation, "mse")
-        grads, _ = autodiff_gradient(*network)(params, x, y)
-        return grads | reference_deltas(params, x, y, *network)._asdict()
-
+    """The six gradients and three deltas of the lab's backward pass in NumPy float64 (no
+    compiled program per shape; the tests hold it to ``jax.grad`` on every problem shape)."""
     params = {k: problem[k] for k in PARAM_KEYS}
-    return {k: np.asarray(v) for k, v in terms(params, problem["x"], problem["y"]).items()}
+    return lab_backward(params, problem["x"], problem["y"], activation, output_activation, Mistake())
 
 
 def describe_problem(problem: dict) -> str:
     return f"batch {len(problem['x'])}, widths {problem['W2'].shape[0]}x{problem['W2'].shape[1]}"
 
 
-def check_target(target: str, problems: list, references: list, args) -> Report:
-    """Run, compare, localise, diagnose: everything about one submission."""
-    run = run_learner(target, problems, args.timeout)
-    if run.status != "ok":
-        return Report(
-            target,
-            ERROR_EXIT,
-            f"could not run {target}: {run.message}",
-            learner_traceback=run.learner_traceback,
-        )
-    bad = next(((i, c) for i, c in enumerate(run.calls) if c.status == "bad_return"), None)
-    if bad:
-        return Report(target, ERROR_EXIT, f"{bad[1].message} (on {describe_problem(problems[bad[0]])})")
-    raised = [(i, c) for i, c in enumerate(run.calls) if c.status == "raised"]
-    done = [i for i, c in enumerate(run.calls) if c.status == "ok"]
-    if not done:
-        i, call = raised[0]
-        reason = f"backward raised {call.message} (on {describe_problem(problems[i])})"
-        return Report(target, ERROR_EXIT, reason, learner_traceback=call.learner_traceback)
+def judge_term(term: str, calls: list[Call], problems: list, references: list) -> tuple[float, str]:
+    """The worst relative error of one term over the problems that returned a dict, and, when the
+    term is unusable somewhere, why (the first such problem's reason)."""
+    worst, note, missing = 0.0, "", 0
+    for call, problem, reference in zip(calls, problems, references, strict=True):
+        value, expected = call.arrays.get(term), reference[term]
+        if value is None:
+            missing += 1
+            note = note or call.notes.get(term, "")
+            worst = np.inf
+        elif value.shape != expected.shape:
+            note = (
+                note or f"has shape {value.shape}, expected {expected.shape} (on {describe_problem(problem)})"
+            )
+            worst = np.inf
+        elif not np.isfinite(value).all():
+            note = note or f"contains NaN or inf (on {describe_problem(problem)})"
+            worst = np.inf
+        else:
+            error = relative_error(value, expected)
+            worst = error if not error <= worst else worst  # a NaN error can never hide
+    if missing and not note:
+        note = f"not returned (on {missing} of {len(calls)} problems)"
+    return worst, note
 
-    learner = [run.calls[i].arrays for i in done]
-    returned = [t for t in BACKWARD_ORDER if all(t in arrays for arrays in learner)]
-    errors = {t: max(relative_error(m[t], references[i][t]) for m, i in zip(learner, done, strict=True))
-              for t in returned}  # fmt: skip
-    wrong = {t for t, error in errors.items() if error > RIGHT}
-    report = Report(target, WRONG_EXIT if wrong or raised else RIGHT_EXIT, errors=errors)
+
+def judged_terms(calls: list[Call]) -> list[str]:
+    """The six gradients always; a delta once it is returned on any problem."""
+    deltas = [d for d in DELTA_KEYS if any(d in c.arrays or d in c.notes for c in calls)]
+    return [t for t in BACKWARD_ORDER if t in PARAM_KEYS or t in deltas]
+
+
+def failed_calls_line(run: LearnerRun, problems: list) -> str:
+    failed = [(i, c) for i, c in enumerate(run.calls) if c.failure]
+    if not failed:
+        return ""
+    i, call = failed[0]
+    return (
+        f"{call.failure} on {len(failed)} of {len(problems)} problems (e.g. {describe_problem(problems[i])})"
+    )
+
+
+def grade(run: LearnerRun, problems: list, references: list, args) -> Report:
+    """Everything about one submission, from what this process read back of its run."""
+    if run.failure:
+        return Report("", ERROR_EXIT, f"could not run it: {run.failure}", learner_text=run.learner_text)
+    done = [i for i, c in enumerate(run.calls) if not c.failure]
+    if not done:
+        call = run.calls[0]
+        every = f"{call.failure} on every problem"
+        return Report("", ERROR_EXIT, f"could not grade it: {every}", learner_text=call.learner_text)
+    calls = [run.calls[i] for i in done]
+    solved, answers = [problems[i] for i in done], [references[i] for i in done]
+    terms = judged_terms(calls)
+    judged = {t: judge_term(t, calls, solved, answers) for t in terms}
+    errors = {t: error for t, (error, _) in judged.items()}
+    notes = {t: note for t, (_, note) in judged.items() if note}
+    wrong = {t for t, error in errors.items() if not error <= RIGHT}
+    failures = failed_calls_line(run, problems)
+    report = Report("", WRONG_EXIT if wrong or failures else RIGHT_EXIT, errors=errors, notes=notes)
+    report.learner_text = next((c.learner_text for c in run.calls if c.learner_text), "")
+    extra = sorted({key for c in calls for key in c.extra_keys})
+    if extra:
+        report.remarks.append(f"the returned dict also has {', '.join(extra)}, which the contract does not "
+                              f"name (allowed: {', '.join(PARAM_KEYS + DELTA_KEYS)}): ignored")  # fmt: skip
     if wrong:
-        report.localisation = localise(wrong, set(returned))
-        fits = matching_hypotheses(
-            learner, [problems[i] for i in done], [references[i] for i in done], wrong,
-            args.activation, args.output_activation,
-        )  # fmt: skip
-        report.hints = [h.hint for h in fits]
-        if max(errors[t] for t in wrong) <= FLOAT32_LEVEL:
-            report.hints.append(FLOAT32_HINT)
-        report.reason = f"{PRETTY[first_wrong(wrong)]} is wrong"
-    misshapen = [(t, i, m[t]) for t in returned for m, i in zip(learner, done, strict=True)
-                 if m[t].shape != references[i][t].shape]  # fmt: skip
-    if misshapen:
-        term, i, value = misshapen[0]
-        report.exit_code = ERROR_EXIT
-        report.reason = (f"{PRETTY[term]} has shape {value.shape}, expected {references[i][term].shape} "
-                         f"(on {describe_problem(problems[i])})")  # fmt: skip
-    if raised:
-        i, call = raised[0]
-        crash = (f"backward raised {call.message} on {len(raised)} of {len(problems)} problems "
-                 f"(e.g. {describe_problem(problems[i])})")  # fmt: skip
-        report.reason = f"{report.reason}; {crash}" if report.reason else crash
-        report.learner_traceback = call.learner_traceback
+        present = [t for t in terms if all(t in c.arrays for c in calls)]
+        learner = [{t: c.arrays[t] for t in present} for c in calls]
+        report.localisation = localise(wrong, set(present))
+        report.hints = diagnose(learner, solved, answers, wrong, errors, args)
+        first = first_wrong(wrong)
+        report.reason = f"{PRETTY[first]} {notes[first]}" if first in notes else f"{PRETTY[first]} is wrong"
+    if failures:
+        report.reason = f"{report.reason}; {failures}" if report.reason else failures
     return report
+
+
+def diagnose(learner: list, problems: list, references: list, wrong: set, errors: dict, args) -> list[str]:
+    if wrong <= set(DELTA_KEYS) and all(errors[t] <= RIGHT for t in PARAM_KEYS):
+        return [DELTAS_CONTRADICT_GRADIENTS]
+    comparable = wrong & set(learner[0])
+    fits = matching_hypotheses(learner, problems, references, comparable, args.activation,
+                               args.output_activation) if comparable else []  # fmt: skip
+    hints = [h.hint for h in fits]
+    precision = precision_hint(learner, errors)
+    return hints + [precision] if precision else hints
+
+
+def check_target(target: str, problems: list, references: list, args, isolation: Isolation) -> Report:
+    """Run, read back, compare, localise, diagnose: everything about one submission."""
+    limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
+    forbidden = tuple(name for name in FORBIDDEN_IMPORTS if name not in args.allow_import)
+    run = run_learner(parse_target(target), problems, limits, isolation, forbidden)
+    report = grade(run, problems, references, args)
+    report.target, report.isolation = target, isolation.description
+    return report
+
+
+def learner_block(text: str) -> list[str]:
+    """The submission's own text, each line behind a bar so that none can pose as the checker's."""
+    lines = printable(text.rstrip()).splitlines()[-60:]
+    if not lines:
+        return []
+    return ["the submission's own output (not the checker's):", *(f"  | {line}" for line in lines)]
 
 
 def report_lines(report: Report) -> list[str]:
@@ -158,42 +230,112 @@ def report_lines(report: Report) -> list[str]:
         for term in BACKWARD_ORDER:
             if term in report.errors:
                 error = report.errors[term]
+                shown = f"{error:.1e}" if np.isfinite(error) else "-"
                 verdict = "right" if error <= RIGHT else "WRONG"
-                lines.append(f"{PRETTY[term]:<4}  {error:>14.1e}  {verdict}")
+                note = f": {report.notes[term]}" if term in report.notes else ""
+                lines.append(f"{PRETTY[term]:<4}  {shown:>14}  {verdict}{note}")
             elif term.startswith("delta"):
                 lines.append(f"{PRETTY[term]:<4}  {'not returned':>14}")
     if report.localisation:
         lines.append(f"where: {report.localisation}")
-    if report.exit_code == WRONG_EXIT or report.localisation:
-        lines += [f"hint: {hint}" for hint in report.hints] or (
-            ["hint: none of the known mistakes fits these numbers (an unrecognised error)"]
-            if report.localisation
-            else []
-        )
-    summary = {RIGHT_EXIT: "RIGHT: every gradient matches jax.grad (float64)",
+    if report.localisation:
+        lines += [f"hint: {hint}" for hint in report.hints] or [
+            "hint: none of the known mistakes fits these numbers (an unrecognised error)"
+        ]
+    lines += [f"note: {remark}" for remark in report.remarks]
+    lines += learner_block(report.learner_text)
+    summary = {RIGHT_EXIT: f"RIGHT: every gradient matches the lab's backward pass (float64) on all "
+                           f"{len(PROBLEM_SHAPES)} problems",
                WRONG_EXIT: f"WRONG: {report.reason}", ERROR_EXIT: f"ERROR: {report.reason}"}  # fmt: skip
     lines.append(summary[report.exit_code])
     return lines
 
 
 def json_record(report: Report) -> dict:
-    """A report as JSON: an error too large to be finite (a wrong shape) becomes null."""
+    """A report as JSON: an error too large to be finite (a wrong shape, a NaN) becomes null."""
     errors = {PRETTY[t]: (e if np.isfinite(e) else None) for t, e in report.errors.items()}
-    return dataclasses.asdict(report) | {"verdict": report.verdict, "errors": errors}
+    notes = {PRETTY[t]: note for t, note in report.notes.items()}
+    record = dataclasses.asdict(report) | {"verdict": report.verdict, "errors": errors, "notes": notes}
+    return record | {
+        "target": printable(report.target, False),
+        "learner_text": printable(report.learner_text),
+    }
 
 
-def targets_from(paths: list[str]) -> list[str]:
-    """Files as given, folders as their ``*.py`` files, ``module:function`` as is."""
-    targets = []
+def defines_at_top_level(source: str, name: str) -> bool | None:
+    """Whether a module defines ``name`` at its top level (including inside if/try blocks), read
+    without running it; None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if any((alias.asname or alias.name) == name for alias in node.names):
+                return True
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            statements += [n for n in getattr(node, field, []) if isinstance(n, ast.stmt | ast.excepthandler)]
+    return False
+
+
+def why_skipped(path: Path, function: str) -> str:
+    """ "" for a file of a folder that is a submission; else why it is not graded."""
+    if path.is_symlink() and not path.exists():
+        return "a broken link"
+    if path.is_dir():
+        return "a folder, not a file"
+    if not path.is_file():
+        return "not a regular file"
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""  # graded, and the run says what is wrong with it
+    defines = defines_at_top_level(source, function)
+    return "" if defines is None or defines else f"defines no function {function!r} (a helper module?)"
+
+
+def targets_from(paths: list[str], function: str = "backward") -> tuple[list[str], list[tuple[str, str]]]:
+    """Files as given, folders as their ``*.py`` files that define the function (the others are
+    returned as skipped, with why), ``module:function`` as is."""
+    targets, skipped = [], []
     for path in paths:
         if Path(path).is_dir():
-            found = sorted(str(p) for p in Path(path).glob("*.py"))
+            found = sorted(Path(path).glob("*.py"))
             if not found:
                 raise UsageError(f"no .py files in folder {path!r}")
-            targets += found
+            for file in found:
+                why = why_skipped(file, function)
+                (skipped.append((str(file), why)) if why else targets.append(str(file)))
         else:
             targets.append(path)
-    return targets
+    return targets, skipped
+
+
+def writable_file(path: Path) -> Path:
+    """Fail now, before any grading, if ``path`` cannot be written."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}."):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
+    if path.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: it is a folder")
+    return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """The whole file or, on any failure, the old one: written beside it, then renamed over it."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as file:
+        file.write(text)
+    os.replace(file.name, path)
 
 
 def build_parser() -> OneLineParser:
@@ -210,9 +352,49 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--template", action="store_true", help="print a backward-pass file to start from")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write one record per submission")
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per submission")
+    parser.add_argument("--memory-limit", type=int_at_least(64), default=2048, metavar="MIB",
+                        help="address space a submission may use, in MiB (default 2048)")  # fmt: skip
+    parser.add_argument("--allow-import", action="append", default=[], choices=FORBIDDEN_IMPORTS,
+                        metavar="NAME", help="let submissions import NAME, one of "
+                        f"{', '.join(FORBIDDEN_IMPORTS)} (forbidden by default; repeatable)")  # fmt: skip
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random problems")
     add_activation_flags(parser, "the hidden layers' activation the learner implemented")
     return parser
+
+
+def grade_all(targets: list[str], args) -> list[Report]:
+    """One report per target; a checker failure on one never stops the others."""
+    jax.config.update("jax_enable_x64", True)
+    problems = make_problems(args.seed)
+    references = [reference_terms(p, args.activation, args.output_activation) for p in problems]
+    isolation = choose_isolation()
+    reports = []
+    with progress_bars(len(targets) > 1) as start:
+        advance = start("checking submissions", len(targets)) or (lambda done: None)
+        for done, target in enumerate(targets, start=1):
+            try:
+                reports.append(check_target(target, problems, references, args, isolation))
+            except Exception as error:  # a checker bug must not stop the grading of the others
+                reason = f"the checker failed on it ({type(error).__name__}); please report this"
+                reports.append(Report(target, ERROR_EXIT, reason, isolation=isolation.description))
+            advance(done)
+    return reports
+
+
+def print_reports(reports: list[Report], skipped: list[tuple[str, str]]) -> None:
+    many = len(reports) + len(skipped) > 1
+    for report in reports:
+        if many:
+            print(f"== {printable(report.target, False)}")
+        print("\n".join(report_lines(report)))
+    for path, why in skipped:
+        print(f"== {printable(path, False)}\nskipped: {why}")
+    if many:
+        counts = {v: sum(r.verdict == v for r in reports) for v in VERDICTS.values()}
+        print(f"\n{len(reports)} submissions: {counts['right']} right, {counts['wrong']} wrong, "
+              f"{counts['error']} could not be graded; {len(skipped)} files skipped")  # fmt: skip
+    if reports and reports[0].isolation and "could signal" in reports[0].isolation:
+        print(f"note: the submissions ran as {reports[0].isolation}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,35 +404,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.targets:
         raise UsageError("give a file, module:function or folder to check (or --template)")
-    targets = targets_from(args.targets)
-    jax.config.update("jax_enable_x64", True)
-    problems = make_problems(args.seed)
-    references = [reference_terms(p, args.activation, args.output_activation) for p in problems]
-
-    reports = []
-    with progress_bars(len(targets) > 1) as start:
-        advance = start("checking submissions", len(targets)) or (lambda done: None)
-        for done, target in enumerate(targets, start=1):
-            try:
-                reports.append(check_target(target, problems, references, args))
-            except Exception as error:  # a checker bug must not stop the grading of the others
-                reason = (
-                    f"the checker could not analyse it ({type(error).__name__}: {error}); please report this"
-                )
-                reports.append(Report(target, ERROR_EXIT, reason))
-            advance(done)
-    for report in reports:
-        if len(reports) > 1:
-            print(f"== {report.target}")
-        if report.learner_traceback:
-            print(report.learner_traceback.rstrip())
-        print("\n".join(report_lines(report)))
-    if len(reports) > 1:
-        counts = {v: sum(r.verdict == v for r in reports) for v in ("right", "wrong", "error")}
-        print(f"\n{len(reports)} submissions: {counts['right']} right, {counts['wrong']} wrong, "
-              f"{counts['error']} could not be run")  # fmt: skip
+    targets, skipped = targets_from(args.targets)
+    if not targets:
+        raise UsageError("no file to grade: every .py file was skipped (" + "; ".join(
+            f"{Path(p).name}: {why}" for p, why in skipped[:3]) + ")")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps([json_record(r) for r in reports], indent=2) + "\n")
+        writable_file(args.json)
+    reports = grade_all(targets, args)
+    print_reports(reports, skipped)
+    if args.json:
+        records = [json_record(r) for r in reports]
+        records += [
+            {"target": printable(p, False), "verdict": "skipped", "reason": why} for p, why in skipped
+        ]
+        write_atomically(args.json, json.dumps(records, indent=2) + "\n")
     return max(r.exit_code for r in reports)
 
 

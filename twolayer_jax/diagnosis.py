@@ -30,6 +30,7 @@ EQUATIONS = {
 # mistake ≳ 1e-2; between FLOAT32_LEVEL and RIGHT the numbers are right but computed in float32
 RIGHT = 1e-6
 FLOAT32_LEVEL = 1e-4
+LOW_PRECISION_LEVEL = 1e-2  # float16 rounds to 5e-4 per value; errors grow as it is computed with
 FLOAT32_HINT = (
     "the gradients agree only to float32 precision (relative error between 1e-6 and 1e-4): "
     "something is computed in float32; the contract is float64"
@@ -276,11 +277,14 @@ def matching_hypotheses(
 
     Preferred: mistakes that reproduce every returned tensor. Failing those (a learner may make
     two mistakes), mistakes that reproduce the first wrong tensor and every tensor before it. A
-    mistake must also change that first wrong tensor on these problems, or it proves nothing."""
+    mistake must also change that first wrong tensor on these problems, or it proves nothing, and
+    it must leave right every tensor the learner got right: a hint that contradicts a returned
+    tensor is never given."""
     term = first_wrong(wrong)
     if term is None:
         return []
     returned = [t for t in BACKWARD_ORDER if t in learner[0]]
+    right = [t for t in returned if t not in wrong]
     up_to_first = returned[: returned.index(term) + 1]
     explains_all, explains_first = [], []
     for hypothesis in HYPOTHESES:
@@ -292,16 +296,41 @@ def matching_hypotheses(
         except ValueError:  # the mistake cannot even run on these shapes, so it is not what happened
             continue
         pairs = list(zip(learner, variants, strict=True))
-        if not any(
-            relative_error(v[term], r[term]) > RIGHT for v, r in zip(variants, references, strict=True)
-        ):
-            continue
+        against_reference = list(zip(variants, references, strict=True))
 
         def reproduces(terms: list[str], pairs=pairs) -> bool:
             return all(relative_error(mine[t], variant[t]) <= RIGHT for mine, variant in pairs for t in terms)
 
+        def keeps_right(terms: list[str], pairs=against_reference) -> bool:
+            return all(relative_error(variant[t], ref[t]) <= RIGHT for variant, ref in pairs for t in terms)
+
+        if keeps_right([term]) or not keeps_right(right):
+            continue
         if reproduces(returned):
             explains_all.append(hypothesis)
         elif reproduces(up_to_first):
             explains_first.append(hypothesis)
     return explains_all or explains_first
+
+
+DELTAS_CONTRADICT_GRADIENTS = (
+    "every gradient is right but a returned δ is not: the δ returned is not the one the gradients "
+    "were computed from (δk = ∂L/∂xk, the gradient of layer k's pre-activation, shape (n, hk))"
+)
+
+
+def precision_hint(learner: list[dict[str, np.ndarray]], errors: dict[str, float]) -> str | None:
+    """A note when the only fault is precision: every returned value is exactly a float16 (or
+    float32) number, or the errors are all at float32's level. A modelled mistake is never
+    mistaken for this: its values are not confined to a lower precision's grid."""
+    wrong_errors = [e for e in errors.values() if not e <= RIGHT]
+    if not wrong_errors or not max(wrong_errors) <= LOW_PRECISION_LEVEL:
+        return None
+    for dtype, name in ((np.float16, "float16"), (np.float32, "float32")):
+        if all(np.array_equal(a, a.astype(dtype).astype(np.float64)) for m in learner for a in m.values()):
+            return (
+                f"every returned value is exactly a {name} number: the gradients were computed or "
+                f"stored in {name}, which costs precision (right values, relative errors up to "
+                f"{max(wrong_errors):.0e}); the contract is float64"
+            )
+    return FLOAT32_HINT if max(wrong_errors) <= FLOAT32_LEVEL else None

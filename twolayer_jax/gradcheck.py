@@ -8,19 +8,23 @@ any fails, 2 for bad usage.
 
 ``--backward MODULE:FUNCTION`` (or ``path/to/file.py:FUNCTION``) checks another implementation
 with the contract of ``manual.backward_with_deltas``:
-``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``.
+``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``. It runs contained,
+as the learner checker runs a submission (:mod:`twolayer_jax.sandbox`), under ``--timeout``: what
+it returned is read back and judged here, so exiting, hanging or crashing is reported, never
+taken for a pass. Exit 2 when nothing could be checked (it could not be loaded, or failed on
+every problem).
 """
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
 import jax
+import numpy as np
 
+from manual import backward_with_deltas
 from twolayer_jax.activations import ACTIVATIONS
-from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, run_cli
+from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, positive_float, run_cli
 from twolayer_jax.engine import TrainConfig
 from twolayer_jax.gradients import (
     COLUMNS,
@@ -30,12 +34,15 @@ from twolayer_jax.gradients import (
     Problem,
     TermCheck,
     Tolerance,
-    check_terms,
+    compare_terms,
+    hand_written_terms,
     passes,
     random_problem,
 )
+from twolayer_jax.learner import DELTA_KEYS, parse_target, run_learner
 from twolayer_jax.losses import LOSSES
 from twolayer_jax.model import conv_layer_shapes
+from twolayer_jax.sandbox import Limits, choose_isolation
 
 # (batch size, (h1, h2)) of the random problems, cycled: batch 1, non-square widths in both orders
 PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 5)))
@@ -43,6 +50,9 @@ PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 
 # (an even one pads unevenly), one channel and several, a width-1 kernel
 CONV_PROBLEM_SHAPES = ((1, 6, 2, 3), (5, 7, 3, 4), (9, 5, 1, 1), (3, 8, 2, 6))
 CONV_NETWORKS = (("sigmoid", "sigmoid", "mse"), ("relu", "sigmoid", "bce"))
+DEFAULT_BACKWARD = "manual:backward_with_deltas"
+# a JAX child needs threads and address space that a NumPy submission does not
+JAX_LIMITS = {"memory": 16 * 2**30, "processes": 4096}
 
 
 def networks_to_check() -> list[tuple[str, str, str]]:
@@ -84,33 +94,52 @@ def build_parser() -> OneLineParser:
         metavar="HIDDEN/OUTPUT/LOSS",
         help="check only this network, e.g. relu/sigmoid/bce (repeatable); conv: conv/HIDDEN/OUTPUT/LOSS",
     )
-    parser.add_argument("--backward", default="manual:backward_with_deltas", metavar="MODULE:FUNCTION",
+    parser.add_argument("--backward", default=DEFAULT_BACKWARD, metavar="MODULE:FUNCTION",
                         help="the implementation to check (default: the package's own)")  # fmt: skip
+    parser.add_argument("--timeout", type=positive_float, default=300.0,
+                        help="seconds the --backward function may take in all (default 300)")  # fmt: skip
     return parser
 
 
-def load_function(spec: str) -> BackwardFn:
-    """``module:function`` or ``file.py:function`` → the function."""
-    target, _, name = spec.rpartition(":")
-    if not target or not name:
+def checked_target(spec: str):
+    """``module:function`` or ``file.py:function``, checked before anything runs."""
+    location, _, name = spec.rpartition(":")
+    if not location or not name:
         raise UsageError(f"--backward wants MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
-    try:
-        if target.endswith(".py"):
-            module_spec = importlib.util.spec_from_file_location(Path(target).stem, target)
-            if module_spec is None or not Path(target).is_file():
-                raise UsageError(f"--backward: no file {target!r}")
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(target)
-    except UsageError:
-        raise
-    except Exception as error:  # the module's own failure, reported in one line
-        raise UsageError(f"--backward: cannot load {target!r}: {type(error).__name__}: {error}") from None
-    function = getattr(module, name, None)
-    if not callable(function):
-        raise UsageError(f"--backward: {target!r} has no function {name!r}")
-    return function
+    target = parse_target(spec)
+    if target.file is not None and not target.file.is_file():
+        raise UsageError(f"--backward: no file {str(target.file)!r}")
+    return target
+
+
+def contained_answers(args, sections: list) -> list[list[dict | str]]:
+    """The --backward function's answer on every problem of every section, computed contained:
+    a dict of returned tensors, or why there is none (in the checker's words)."""
+    target = checked_target(args.backward)
+    problems = [p for _, _, section_problems in sections for p in section_problems]
+    arrays = [{**{k: np.asarray(v) for k, v in p.params.items()}, "x": np.asarray(p.x), "y": np.asarray(p.y)}
+              for p in problems]  # fmt: skip
+    calls, index = [], 0
+    for _, network, section_problems in sections:
+        calls += [(index + i, *network) for i in range(len(section_problems))]
+        index += len(section_problems)
+    names = tuple({name for p in problems for name in p.params}) + DELTA_KEYS
+    limits = Limits(timeout=args.timeout, **JAX_LIMITS)
+    run = run_learner(target, arrays, limits, choose_isolation(), (), calls, names)
+    if run.failure:
+        raise UsageError(f"--backward: could not run {args.backward!r}: {run.failure}")
+    if all(call.failure for call in run.calls):
+        raise UsageError(f"--backward: {args.backward!r}: {run.calls[0].failure} on every problem")
+    answers, flat = [], iter(run.calls)
+    for _, _, section_problems in sections:
+        answers.append([(call.failure or call.arrays) for call in (next(flat) for _ in section_problems)])
+    return answers
+
+
+def own_answers(sections: list) -> list[list[dict]]:
+    """The package's own hand-written pass, trusted, computed in this process."""
+    return [[hand_written_terms(p, backward_with_deltas, network) for p in problems]
+            for _, network, problems in sections]  # fmt: skip
 
 
 def worst_case(checks: list[dict[str, TermCheck]]) -> dict[str, TermCheck]:
@@ -159,9 +188,16 @@ def make_problems(count: int, seed: int, dtype: str) -> tuple[list[Problem], lis
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     jax.config.update("jax_enable_x64", True)
-    backward_fn = load_function(args.backward)
     tolerance = TOLERANCES[args.dtype]
     dense_problems, conv_problems, description = make_problems(args.problems, args.seed, args.dtype)
+    if args.network:
+        chosen = [n for n in args.network if n[0] != "conv"], [n[1:] for n in args.network if n[0] == "conv"]
+    else:
+        chosen = networks_to_check(), list(CONV_NETWORKS)
+    sections = [("", network, dense_problems) for network in chosen[0]]
+    sections += [("conv model: ", network, conv_problems) for network in chosen[1]]
+    own = args.backward == DEFAULT_BACKWARD
+    answers = own_answers(sections) if own else contained_answers(args, sections)
     print(
         f"gradient check of {args.backward} in {args.dtype}: worst relative error ‖a−b‖/max(‖a‖,‖b‖) "
         f"over {args.problems} random problems per network ({description})"
@@ -172,20 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         "≲1e-7 is right and ≳1e-2 a real mistake"
     )
     everything_passes = True
-    if args.network:
-        chosen = [n for n in args.network if n[0] != "conv"], [n[1:] for n in args.network if n[0] == "conv"]
-    else:
-        chosen = networks_to_check(), list(CONV_NETWORKS)
-    sections = [("", network, dense_problems) for network in chosen[0]]
-    sections += [("conv model: ", network, conv_problems) for network in chosen[1]]
-    for label, network, problems in sections:
+    for (label, network, problems), returned in zip(sections, answers, strict=True):
         title = f"{label}hidden {network[0]}, output {network[1]}, loss {network[2]}"
-        try:
-            checks = [check_terms(backward_fn, p, network, tolerance) for p in problems]
-        except Exception as error:  # the checked implementation failed on a valid input
-            print(f"\n{title}: the backward function raised {type(error).__name__}: {error}")
+        failure = next((r for r in returned if isinstance(r, str)), None)
+        if failure:  # the checked implementation failed on a valid input
+            print(f"\n{title}: the backward function failed: {failure}")
             everything_passes = False
             continue
+        checks = [compare_terms(r, p, network, tolerance) for r, p in zip(returned, problems, strict=True)]
         lines, table_passes = format_table(worst_case(checks), tolerance)
         everything_passes &= table_passes
         print(f"\n{title}")

@@ -101,16 +101,25 @@ def finite_difference_gradient(
 
 def relative_error(a: ArrayLike, b: ArrayLike, floor: float = 0.0) -> float:
     """``‖a − b‖ / max(‖a‖, ‖b‖, floor)`` over the whole tensor; 0 when both are zero, inf when
-    the shapes differ (a learner's tensor of the wrong shape is wrong, however close its values).
+    the shapes differ (a learner's tensor of the wrong shape is wrong, however close its values)
+    or when either holds a NaN or an infinity, so that no comparison ``error <= tolerance`` can
+    pass a tensor that is not a finite number. Both are divided by their largest entry first:
+    the ratio is unchanged, and entries near the float64 limit cannot overflow the norms.
     The floor keeps a gradient that is exactly zero (a dead ReLU output) from turning finite
     differences' rounding noise into a relative error of 1. Computed on the host in float64,
     where the difference of two float32 arrays is exact and no small program is compiled per
     shape."""
     if np.shape(a) != np.shape(b):
-        return float("inf")
+        return math.inf
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    scale = max(np.linalg.norm(a), np.linalg.norm(b), floor)
-    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.inf
+    largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
+    if largest == 0:
+        return 0.0
+    a, b = a / largest, b / largest
+    scale = max(np.linalg.norm(a), np.linalg.norm(b), floor / largest)
+    return float(np.linalg.norm(a - b) / scale)
 
 
 class Problem(NamedTuple):
@@ -189,15 +198,21 @@ def compare(
     return TermCheck(dict(zip(columns, errors, strict=True)))
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
-def all_gradients(problem: Problem, backward_fn: BackwardFn, network: tuple[str, str, str], step: float):
-    """The hand-written gradients and deltas, jax.grad's, finite differences and the reference
-    deltas of one problem, in one compiled program (cached per shape, function and network)."""
-    manual_grads, manual_deltas = backward_fn(*problem, *network)
+@partial(jax.jit, static_argnums=(1, 2))
+def reference_gradients(problem: Problem, network: tuple[str, str, str], step: float):
+    """``jax.grad``'s gradients, finite differences and the reference deltas of one problem, in
+    one compiled program (cached per shape and network)."""
     autodiff_grads, _ = autodiff_gradient(*network)(*problem)
     loss_of = network_loss(*network)
     numeric = finite_difference_gradient(lambda p: loss_of(p, problem.x, problem.y), problem.params, step)
-    return manual_grads, manual_deltas, autodiff_grads, numeric, reference_deltas(*problem, *network)
+    return autodiff_grads, numeric, reference_deltas(*problem, *network)._asdict()
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def hand_written_terms(problem: Problem, backward_fn: BackwardFn, network: tuple[str, str, str]):
+    """The checked pass's gradients and deltas, as one dict."""
+    grads, deltas = backward_fn(*problem, *network)
+    return grads | deltas._asdict()
 
 
 def backward_order(params: Params) -> list[str]:
@@ -205,22 +220,28 @@ def backward_order(params: Params) -> list[str]:
     return sorted(params, key=lambda name: (-int(name[-1]), name.startswith("b")))
 
 
-def check_terms(
-    backward_fn: BackwardFn, problem: Problem, network: tuple[str, str, str], tolerance: Tolerance
+def compare_terms(
+    returned: dict, problem: Problem, network: tuple[str, str, str], tolerance: Tolerance
 ) -> dict[str, TermCheck]:
-    """Every parameter gradient (vs ``jax.grad`` and finite differences) and every delta (vs
-    :func:`reference_deltas`) of one problem, keyed ``"W3", "b3", ..., "delta3", ...``."""
-    manual_grads, manual_deltas, autodiff_grads, numeric, deltas = all_gradients(
-        problem, backward_fn, network, tolerance.step
-    )
+    """Every parameter gradient of ``returned`` (vs ``jax.grad`` and finite differences) and every
+    delta (vs :func:`reference_deltas`) of one problem, keyed ``"W3", "b3", ..., "delta3", ...``;
+    a term missing from ``returned`` fails with a note."""
+    autodiff_grads, numeric, deltas = reference_gradients(problem, network, tolerance.step)
     floor = tolerance.noise_floor
     checks = {
-        name: compare(manual_grads.get(name), autodiff_grads[name], COLUMNS, numeric[name], floor)
+        name: compare(returned.get(name), autodiff_grads[name], COLUMNS, numeric[name], floor)
         for name in backward_order(problem.params)
     }
     for name in ("delta3", "delta2", "delta1"):
-        checks[name] = compare(getattr(manual_deltas, name), getattr(deltas, name), COLUMNS[:1])
+        checks[name] = compare(returned.get(name), deltas[name], COLUMNS[:1])
     return checks
+
+
+def check_terms(
+    backward_fn: BackwardFn, problem: Problem, network: tuple[str, str, str], tolerance: Tolerance
+) -> dict[str, TermCheck]:
+    """:func:`compare_terms` of ``backward_fn``'s own answer, computed in this process."""
+    return compare_terms(hand_written_terms(problem, backward_fn, network), problem, network, tolerance)
 
 
 def passes(check: TermCheck, tolerance: Tolerance) -> bool:

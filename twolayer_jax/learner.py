@@ -1,189 +1,286 @@
-"""Running a learner's own ``backward(params, x, y)`` safely.
+"""Running a learner's own ``backward(params, x, y)`` in the sandbox and reading back what it
+returned, trusting nothing the child wrote.
 
-The learner's code never runs in the checker's process: a child Python process (this module's
-``__main__``) loads it, calls it on each problem and writes back what it returned, under a
-timeout. So code that raises, loops, prints, calls ``sys.exit`` or crashes the interpreter is a
-finding about the learner's code, never a crash of the checker.
-
-Problems go in and results come back as ``.npz`` files in a temporary folder, with a JSON
-status; only NumPy is imported in the child.
+The child (:mod:`twolayer_jax.learner_harness`) runs the learner's code in its own process, so
+anything the harness can write, the learner's code can write too. This side therefore reads every
+problem's every tensor itself, as plain float64 arrays from files it checks before opening, and
+takes the child's status only to *describe* a failure, in words this module writes: an exception
+is named only when it is one of Python's own, and every text the learner controls (tracebacks,
+output) travels separately, to be shown under a label by :func:`printable`.
 """
 
+import builtins
+import io
 import json
-import subprocess
+import shutil
 import sys
-import tempfile
-import traceback
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from twolayer_jax import learner_harness
+from twolayer_jax.sandbox import Isolation, Limits, read_untrusted, run_contained, working_folder
+
 PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 DELTA_KEYS = ("delta1", "delta2", "delta3")
+# the answer key (this project) and autodiff: a submission that imports them proves nothing.
+# Each name --allow-import takes, and the top-level packages it stands for.
+FORBIDDEN_IMPORTS = {"jax": ("jax", "jaxlib"), "torch": ("torch",), "tensorflow": ("tensorflow",),
+                     "autograd": ("autograd",), "twolayer_jax": ("twolayer_jax", "manual")}  # fmt: skip
+RESULT_LIMIT = 16 * 2**20  # bytes of one problem's returned arrays (the lab's sizes need < 1 MiB)
+STATUS_LIMIT = 4 * 2**20
+NO_SUCH_FUNCTION = "no such function"
+HELPER_FILES_LIMIT = 200  # sibling .py files copied beside a submission, for its own imports
 
 
-class CallResult(NamedTuple):
-    """What one call of the learner's function came to."""
+class Target(NamedTuple):
+    """What to check: a file (``file.py``, ``file.py:function``) or ``module:function``."""
 
-    status: str  # "ok", "raised" or "bad_return"
-    arrays: dict[str, np.ndarray]  # the returned tensors (status "ok")
-    message: str  # one line: why it is not "ok"
-    learner_traceback: str  # the learner's own frames, for "raised"
+    display: str  # as the user gave it
+    file: Path | None
+    module: str | None
+    function: str
+
+
+class Call(NamedTuple):
+    """What one call of the learner's function came to, as this side read it."""
+
+    arrays: dict[str, np.ndarray]  # the returned tensors that are real-number arrays, as float64
+    raw_dtypes: dict[str, str]  # their dtypes as returned (float16 values are exact in float64)
+    notes: dict[str, str]  # returned under a tensor's name but unusable: why
+    extra_keys: list[str]  # returned under names the contract does not have (printable)
+    failure: str  # "" when a dict came back; else what happened, in this module's words
+    learner_text: str  # the learner's traceback for this call, if it raised
 
 
 class LearnerRun(NamedTuple):
-    status: str  # "ok" (see calls), "load_error", "timeout" or "crashed"
-    message: str  # one line, for anything but "ok"
-    learner_traceback: str
-    calls: list[CallResult]
+    failure: str  # "" when the function was loaded and called; else why not, in our words
+    learner_text: str  # the learner's traceback or output that goes with the failure
+    calls: list[Call]
+    refused_imports: list[str]
 
 
-# --- the parent's side ---------------------------------------------------------------------------
+def parse_target(text: str, default_function: str = "backward") -> Target:
+    if ":" in text and not Path(text).exists():
+        location, function = text.rsplit(":", 1)
+    else:
+        location, function = text, default_function
+    if location.endswith(".py") or Path(location).is_file() or "/" in location:
+        return Target(text, Path(location), None, function)
+    return Target(text, None, location, function)
 
 
-def run_learner(target: str, problems: list[dict[str, np.ndarray]], timeout: float) -> LearnerRun:
-    """Call ``target`` (``file.py``, ``file.py:function``, ``module:function``) on each problem
-    (a dict with ``params`` arrays under their names plus ``x`` and ``y``) in a child process."""
-    with tempfile.TemporaryDirectory(prefix="twolayer_check_") as folder:
-        run_dir = Path(folder)
+def printable(text: str, keep_newlines: bool = True) -> str:
+    """Learner text made safe to print: control and format characters (terminal escapes,
+    carriage returns, bidi overrides, line separators) shown as ``\\x1b``-style escapes."""
+
+    def safe(char: str) -> str:
+        if char == "\n" and keep_newlines:
+            return char
+        if char == "\t":
+            return "    "
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            return char.encode("unicode_escape").decode("ascii")
+        return char
+
+    return "".join(safe(char) for char in text)
+
+
+def exception_name(record: dict) -> str:
+    """The exception's name when it is one of Python's built-in ones, else a neutral phrase: a
+    learner's own class could be called anything, ``RIGHT`` included."""
+    name = record.get("exception")
+    builtin = getattr(builtins, name, None) if isinstance(name, str) else None
+    if record.get("builtin") is True and isinstance(builtin, type) and issubclass(builtin, BaseException):
+        return name
+    return "an exception of its own class"
+
+
+def text_of(record: dict, key: str, limit: int = 20000) -> str:
+    value = record.get(key)
+    return value[-limit:] if isinstance(value, str) else ""
+
+
+def forbidden_import(record: dict, forbidden: tuple[str, ...]) -> str | None:
+    """The --allow-import name of the forbidden package the record says was refused."""
+    name = record.get("forbidden")
+    return next((group for group in forbidden if name in FORBIDDEN_IMPORTS[group]), None)
+
+
+def forbidden_reason(group: str) -> str:
+    return f"it imports {group}, which a submission may not use (--allow-import {group} lifts this)"
+
+
+def copy_submission(target: Target, folder: Path) -> Path:
+    """The submission and the .py files beside it (its own helper modules) copied where the child
+    can read them, whoever owns the original folder."""
+    destination = folder / "submission"
+    destination.mkdir()
+    helpers = sorted(p for p in target.file.parent.glob("*.py") if p.is_file() and p != target.file)
+    for helper in helpers[:HELPER_FILES_LIMIT]:
+        shutil.copyfile(helper, destination / helper.name)
+    copy = destination / (target.file.name if target.file.suffix == ".py" else "submission.py")
+    shutil.copyfile(target.file, copy)
+    return copy
+
+
+def harness_config(
+    target: Target, folder: Path, calls: list[dict], forbidden: tuple[str, ...], jax_contract: bool
+) -> dict:
+    import manual
+    import twolayer_jax
+
+    packages = [name for group in forbidden for name in FORBIDDEN_IMPORTS[group]]
+    project = {"twolayer_jax": twolayer_jax, "manual": manual}
+    return {
+        "results": str(folder),
+        "calls": calls,
+        "jax": jax_contract,
+        "pair": jax_contract,
+        "function": target.function,
+        "module": target.module,
+        "module_path": str(Path.cwd()),
+        "source": str(copy_submission(target, folder)) if target.file else None,
+        "display": str(target.file.resolve()) if target.file else target.display,
+        # the project's packages are refused by where they live, so a learner's own manual.py imports
+        "forbidden_names": [name for name in packages if name not in project],
+        "forbidden_folders": [str(Path(project[name].__file__).parent) for name in packages if name in project],
+    }
+
+
+def run_learner(
+    target: Target,
+    problems: list[dict[str, np.ndarray]],
+    limits: Limits,
+    isolation: Isolation,
+    forbidden: tuple[str, ...] = tuple(FORBIDDEN_IMPORTS),
+    extra_arguments: list[tuple] | None = None,
+    names: tuple[str, ...] = PARAM_KEYS + DELTA_KEYS,
+) -> LearnerRun:
+    """Call ``target`` on each problem (a dict of the params' arrays under their names plus ``x``
+    and ``y``) in a contained child process, and read back what it returned. With
+    ``extra_arguments`` (a list of ``(problem index, *arguments)``) it is gradcheck's contract
+    instead: JAX arrays in, ``(grads, deltas)`` out, one call per entry."""
+    if target.file is not None and not target.file.is_file():
+        return LearnerRun(f"there is no file {str(target.file)!r}", "", [], [])
+    jax_contract = extra_arguments is not None
+    calls = [{"problem": i, "extra": []} for i in range(len(problems))] if not jax_contract else [
+        {"problem": entry[0], "extra": list(entry[1:])} for entry in extra_arguments]  # fmt: skip
+    with working_folder(isolation) as folder:
         for i, problem in enumerate(problems):
-            np.savez(run_dir / f"problem_{i}.npz", **problem)
-        command = [sys.executable, "-m", "twolayer_jax.learner", target, str(run_dir), str(len(problems))]
-        try:
-            completed = subprocess.run(
-                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            return LearnerRun("timeout", f"the function did not finish within {timeout:g} s", "", [])
-        status_file = run_dir / "status.json"
-        if not status_file.exists():
-            last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-            message = f"the Python process running it died (exit code {completed.returncode}): {last_line}"
-            return LearnerRun("crashed", message, "", [])
-        status = json.loads(status_file.read_text())
-        if status["status"] != "ok":
-            return LearnerRun(status["status"], status["message"], status["traceback"], [])
-        return LearnerRun(
-            "ok", "", "", [read_call(run_dir, i, call) for i, call in enumerate(status["calls"])]
-        )
+            np.savez(folder / f"problem_{i}.npz", **problem)
+        config = harness_config(target, folder, calls, forbidden, jax_contract)
+        (folder / "config.json").write_text(json.dumps(config))
+        if isolation.user is not None:
+            for path in [folder, *folder.rglob("*")]:
+                shutil.chown(path, isolation.user, isolation.user)
+        command = [sys.executable, "-I", "-B", learner_harness.__file__, str(folder / "config.json")]
+        outcome = run_contained(command, folder, limits, isolation)
+        run = read_run(folder, outcome, len(calls), limits, forbidden, names)
+    if run.failure == NO_SUCH_FUNCTION:
+        return run._replace(failure=f"it defines no function {target.function!r}")
+    return run
 
 
-def read_call(run_dir: Path, index: int, call: dict) -> CallResult:
-    arrays = {}
-    if call["status"] == "ok":
-        with np.load(run_dir / f"result_{index}.npz") as saved:
-            arrays = {key: saved[key] for key in saved.files}
-    return CallResult(call["status"], arrays, call["message"], call["traceback"])
-
-
-# --- the child's side ----------------------------------------------------------------------------
-
-
-def learner_frames_only(error: BaseException) -> str:
-    """The traceback of ``error`` without this module's frames: what the learner's code did."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
-    return "Traceback (most recent call last):\n" + "".join(lines)
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
-def load_target(target: str):
-    """The learner's function from ``file.py[:name]`` or ``module:name`` (default name backward)."""
-    import importlib
-    import importlib.util
-
-    if ":" in target and not Path(target).exists():
-        location, name = target.rsplit(":", 1)
-    else:
-        location, name = target, "backward"
-    if location.endswith(".py") or Path(location).is_file():
-        path = Path(location)
-        if not path.is_file():
-            raise LookupError(f"no file {location!r}")
-        sys.path.insert(0, str(path.resolve().parent))  # let it import its own helper modules
-        spec = importlib.util.spec_from_file_location(f"learner_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(location)
-    function = getattr(module, name, None)
-    if not callable(function):
-        raise LookupError(f"{location!r} defines no function {name!r}")
-    return function
-
-
-def describe_type(value) -> str:
-    kind = type(value)
-    if kind.__module__.split(".")[0] in ("jax", "jaxlib"):
-        return "a JAX array (return NumPy arrays: np.asarray(...))"
-    return f"a {kind.__name__}"
-
-
-def validate(returned) -> tuple[dict[str, np.ndarray], str]:
-    """The returned tensors as float64 arrays, or a one-line reason they break the contract."""
-    if not isinstance(returned, dict):
-        return {}, f"backward returned {describe_type(returned)}, expected a dict of NumPy arrays"
-    missing = [k for k in PARAM_KEYS if k not in returned]
-    if missing:
-        return {}, f"the returned dict lacks {', '.join(missing)}"
-    extra = sorted(str(k) for k in returned if k not in PARAM_KEYS + DELTA_KEYS)
-    if extra:
-        return (
-            {},
-            f"the returned dict has unexpected keys {', '.join(extra)} (allowed: {', '.join(DELTA_KEYS)})",
-        )
-    arrays = {}
-    for key, value in returned.items():
-        if not isinstance(value, np.ndarray | np.generic):
-            return {}, f"{key} is {describe_type(value)}, expected a NumPy array"
-        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
-            return {}, f"{key} has dtype {value.dtype}, expected float64 numbers"
-        if not np.all(np.isfinite(value)):
-            return {}, f"{key} contains NaN or inf"
-        arrays[key] = np.asarray(value, np.float64)
-    return arrays, ""
-
-
-def child_main(target: str, run_dir: Path, count: int) -> None:
-    status_file = run_dir / "status.json"
+def read_status(folder: Path) -> dict | None:
+    data = read_untrusted(folder / "status.json", STATUS_LIMIT)
     try:
-        function = load_target(target)
-    except (Exception, SystemExit) as error:  # anything the learner's module does while loading
-        is_lookup = isinstance(error, LookupError)
-        status = {"status": "load_error", "message": one_line(error) if not is_lookup else str(error),
-                  "traceback": "" if is_lookup else learner_frames_only(error)}  # fmt: skip
-        status_file.write_text(json.dumps(status))
-        return
-    calls = []
-    for i in range(count):
-        with np.load(run_dir / f"problem_{i}.npz") as saved:
-            problem = {key: saved[key] for key in saved.files}
-        params = {key: problem[key].copy() for key in PARAM_KEYS}
+        status = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def describe_exit(exit_code: int | None, timeout: float) -> str:
+    if exit_code is None:
+        return f"it did not finish within {timeout:g} s"
+    if exit_code < 0 or exit_code > 128:
+        number = -exit_code if exit_code < 0 else exit_code - 128
         try:
-            returned = function(params, problem["x"].copy(), problem["y"].copy())
-        except (Exception, SystemExit) as error:  # sys.exit in learner code is a finding too
-            calls.append(
-                {"status": "raised", "message": one_line(error), "traceback": learner_frames_only(error)}
-            )
-            continue
-        arrays, problem_text = validate(returned)
-        if problem_text:
-            calls.append({"status": "bad_return", "message": problem_text, "traceback": ""})
-            continue
-        np.savez(run_dir / f"result_{i}.npz", **arrays)
-        calls.append({"status": "ok", "message": "", "traceback": ""})
-    status_file.write_text(json.dumps({"status": "ok", "message": "", "traceback": "", "calls": calls}))
+            name = __import__("signal").Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"the Python process running it was killed by {name}"
+    return f"the Python process running it ended early (exit code {exit_code})"
 
 
-if __name__ == "__main__":
-    import contextlib
-    import io
+def read_run(
+    folder: Path, outcome, count: int, limits: Limits, forbidden: tuple[str, ...], names: tuple[str, ...]
+) -> LearnerRun:
+    status = read_status(folder)
+    output = outcome.output
+    if status is None:  # it never got as far as reporting: crashed, exited or timed out
+        return LearnerRun(describe_exit(outcome.exit_code, limits.timeout), output, [], [])
+    names_refused = status.get("refused_imports") if isinstance(status.get("refused_imports"), list) else []
+    refused = [g for g in forbidden if any(n in FORBIDDEN_IMPORTS[g] for n in names_refused)]
+    load = status.get("load") if isinstance(status.get("load"), dict) else {}
+    if load.get("status") != "ok":
+        return LearnerRun(load_failure(load, forbidden), text_of(load, "traceback"), [], refused)
+    records = status.get("calls") if isinstance(status.get("calls"), list) else []
+    records = [r if isinstance(r, dict) else {} for r in records[:count]]
+    records += [{}] * (count - len(records))
+    stopped = describe_exit(outcome.exit_code, limits.timeout) if outcome.exit_code != 0 else ""
+    calls = [read_call(folder, i, record, forbidden, stopped, names) for i, record in enumerate(records)]
+    return LearnerRun("", output if stopped else "", calls, refused)
 
-    # the learner's prints would be noise in the checker's report
-    with contextlib.redirect_stdout(io.StringIO()):
-        child_main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]))
+
+def load_failure(load: dict, forbidden: tuple[str, ...]) -> str:
+    name = forbidden_import(load, forbidden)
+    if name:
+        return forbidden_reason(name)
+    if load.get("lookup") is True and load.get("exception") == "LookupError":
+        return NO_SUCH_FUNCTION
+    return f"loading it raised {exception_name(load)}"
+
+
+def read_call(
+    folder: Path, index: int, record: dict, forbidden: tuple[str, ...], stopped: str, names: tuple[str, ...]
+) -> Call:
+    status = record.get("status")
+    if status == "raised":
+        name = forbidden_import(record, forbidden)
+        failure = forbidden_reason(name) if name else f"it raised {exception_name(record)}"
+        return Call({}, {}, {}, [], failure, text_of(record, "traceback"))
+    if status == "not_a_dict":
+        kind = printable(text_of(record, "type", 60), False)
+        return Call({}, {}, {}, [], f"it returned {kind}, not a dict of NumPy arrays", "")
+    data = read_untrusted(folder / f"result_{index}.npz", RESULT_LIMIT)
+    if data is None:
+        return Call({}, {}, {}, [], stopped or "it returned nothing the checker could read", "")
+    arrays, dtypes, notes, extra = read_arrays(data, names)
+    if arrays is None:
+        return Call({}, {}, {}, [], "it returned nothing the checker could read", "")
+    others = record.get("other_values") if isinstance(record.get("other_values"), dict) else {}
+    for key, kind in others.items():
+        if key in names and isinstance(kind, str):
+            notes[key] = value_note(printable(kind[:40], False))
+    return Call(arrays, dtypes, notes, extra, "", "")
+
+
+def value_note(kind: str) -> str:
+    """Why a returned value is not a tensor, from the harness's description of it."""
+    if kind.startswith("dtype:"):
+        return f"has dtype {kind.removeprefix('dtype:')}, expected float64 numbers"
+    return f"is {'a JAX array' if kind == 'ArrayImpl' else 'a ' + kind}, expected a NumPy array"
+
+
+def read_arrays(data: bytes, names: tuple[str, ...]) -> tuple[dict | None, dict, dict, list]:
+    """The expected tensors of one saved result as float64 arrays, why any other is unusable, and
+    the names that are not the contract's."""
+    arrays, dtypes, notes, extra = {}, {}, {}, []
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            for key in saved.files:
+                if key not in names:
+                    extra.append(printable(key[:40], False))
+                    continue
+                value = saved[key]
+                if value.dtype.kind not in "fiu" or value.dtype.itemsize > 16:
+                    notes[key] = f"has dtype {value.dtype}, expected float64 numbers"
+                    continue
+                arrays[key], dtypes[key] = value.astype(np.float64), str(value.dtype)
+    except (ValueError, OSError, EOFError, TypeError, KeyError):
+        return None, {}, {}, []
+    return arrays, dtypes, notes, extra
