@@ -265,7 +265,9 @@ def test_the_learners_own_traceback_is_shown(capsys, tmp_path):
     run_cli(check.main, [str(tmp_path / "mine.py")], "check")
     out = capsys.readouterr().out
     assert "the submission's own output (not the checker's):" in out
-    assert re.search(rf'  \| +File "{tmp_path / "mine.py"}", line \d+, in backward\n  \| +n = x.shape\[0\] // 0', out)
+    assert re.search(
+        rf'  \| +File "{tmp_path / "mine.py"}", line \d+, in backward\n  \| +n = x.shape\[0\] // 0', out
+    )
     assert "  | ZeroDivisionError: integer division or modulo by zero" in out
 
 

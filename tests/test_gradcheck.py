@@ -105,8 +105,8 @@ def test_networks_can_be_chosen_and_bad_ones_are_refused(capsys):
     ("spec", "message"),
     [
         ("no_colon_here", "--backward wants MODULE:FUNCTION"),
-        ("no_such_module_xyz:backward", "cannot load 'no_such_module_xyz': ModuleNotFoundError"),
-        ("manual:no_such_function", "'manual' has no function 'no_such_function'"),
+        ("no_such_module_xyz:backward", "loading it raised ModuleNotFoundError"),
+        ("manual:no_such_function", "it defines no function 'no_such_function'"),
         ("missing_file.py:backward", "no file 'missing_file.py'"),
     ],
 )

@@ -202,7 +202,7 @@ def diagnose(learner: list, problems: list, references: list, wrong: set, errors
                                args.output_activation) if comparable else []  # fmt: skip
     hints = [h.hint for h in fits]
     precision = precision_hint(learner, errors)
-    return hints + [precision] if precision else hints
+    return [*hints, precision] if precision else hints
 
 
 def check_target(target: str, problems: list, references: list, args, isolation: Isolation) -> Report:
@@ -262,32 +262,34 @@ def json_record(report: Report) -> dict:
     }
 
 
+def names_bound(node: ast.AST) -> set[str]:
+    """The names one statement binds in its module's namespace."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
 def defines_at_top_level(source: str, name: str) -> bool | None:
-    """Whether a module defines ``name`` at its top level (including inside if/try blocks), read
-    without running it; None when it does not parse."""
+    """Whether a module defines ``name`` at its top level (including inside if/try/with blocks),
+    read without running it; None when it does not parse."""
     try:
-        tree = ast.parse(source)
+        statements = list(ast.parse(source).body)
     except (SyntaxError, ValueError):
         return None
-    statements = list(tree.body)
     while statements:
         node = statements.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
+        if name in names_bound(node):
             return True
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return True
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            if any((alias.asname or alias.name) == name for alias in node.names):
-                return True
-        for field in ("body", "orelse", "finalbody", "handlers"):
-            statements += [n for n in getattr(node, field, []) if isinstance(n, ast.stmt | ast.excepthandler)]
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            statements += [n for n in getattr(node, block, []) if isinstance(n, ast.stmt | ast.excepthandler)]
     return False
 
 
 def why_skipped(path: Path, function: str) -> str:
-    """ "" for a file of a folder that is a submission; else why it is not graded."""
+    """Why a file of a folder is not a submission to grade ("" when it is one)."""
     if path.is_symlink() and not path.exists():
         return "a broken link"
     if path.is_dir():

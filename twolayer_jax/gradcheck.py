@@ -17,7 +17,6 @@ every problem).
 
 import argparse
 import sys
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -30,7 +29,6 @@ from twolayer_jax.gradients import (
     COLUMNS,
     TERM_NAMES,
     TOLERANCES,
-    BackwardFn,
     Problem,
     TermCheck,
     Tolerance,

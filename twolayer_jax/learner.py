@@ -32,6 +32,7 @@ FORBIDDEN_IMPORTS = {"jax": ("jax", "jaxlib"), "torch": ("torch",), "tensorflow"
 RESULT_LIMIT = 16 * 2**20  # bytes of one problem's returned arrays (the lab's sizes need < 1 MiB)
 STATUS_LIMIT = 4 * 2**20
 NO_SUCH_FUNCTION = "no such function"
+GENERIC_EXCEPTIONS = ("Exception", "BaseException")
 HELPER_FILES_LIMIT = 200  # sibling .py files copied beside a submission, for its own imports
 
 
@@ -89,11 +90,12 @@ def printable(text: str, keep_newlines: bool = True) -> str:
 
 
 def exception_name(record: dict) -> str:
-    """The exception's name when it is one of Python's built-in ones, else a neutral phrase: a
-    learner's own class could be called anything, ``RIGHT`` included."""
-    name = record.get("exception")
+    """The nearest built-in exception class the learner's exception derives from, or a neutral
+    phrase: a learner's own class could be called anything, ``RIGHT`` included, so its own name
+    never reaches the verdict."""
+    name = record.get("builtin")
     builtin = getattr(builtins, name, None) if isinstance(name, str) else None
-    if record.get("builtin") is True and isinstance(builtin, type) and issubclass(builtin, BaseException):
+    if isinstance(builtin, type) and issubclass(builtin, BaseException) and name not in GENERIC_EXCEPTIONS:
         return name
     return "an exception of its own class"
 
@@ -146,7 +148,9 @@ def harness_config(
         "display": str(target.file.resolve()) if target.file else target.display,
         # the project's packages are refused by where they live, so a learner's own manual.py imports
         "forbidden_names": [name for name in packages if name not in project],
-        "forbidden_folders": [str(Path(project[name].__file__).parent) for name in packages if name in project],
+        "forbidden_folders": [
+            str(Path(project[name].__file__).parent) for name in packages if name in project
+        ],
     }
 
 

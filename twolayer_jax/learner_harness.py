@@ -70,7 +70,8 @@ def describe_exception(error: BaseException) -> dict:
     lines = str(error).strip().splitlines()
     return {
         "exception": type(error).__name__,
-        "builtin": type(error).__module__ == "builtins",
+        # the nearest of Python's own exception classes it derives from (numpy's MemoryError, say)
+        "builtin": next(c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"),
         "message": lines[0] if lines else "",
         "traceback": "Traceback (most recent call last):\n" + text,
         "forbidden": getattr(error, "forbidden", None),
@@ -160,8 +161,8 @@ def call_each(function, folder: Path, calls: list[dict], use_jax: bool, pair: bo
             results.append({"status": "not_a_dict", "type": wrong_type})
             continue
         np.savez(folder / f"result_{i}.npz", **arrays)
-        kinds = {str(k): describe_value(v) for k, v in (returned if isinstance(returned, dict) else {}).items()
-                 if str(k) not in arrays}  # fmt: skip
+        others = returned.items() if isinstance(returned, dict) else ()
+        kinds = {str(k): describe_value(v) for k, v in others if str(k) not in arrays}
         results.append({"status": "returned", "other_values": kinds})
     return results
 
