@@ -56,11 +56,9 @@ def weight_and_bias_gradients(layer_input: Array, delta: Array) -> tuple[Array, 
     Σ_rows δk, [inputᵀ; 1ᵀ]·δk = [∂L/∂Wk; ∂L/∂bk]. The same numbers to rounding; only speed
     depends on it. XLA:CPU's fast matmul library takes no left operand contracted along its major
     axis, so a bare z1ᵀ·δ2 would be folded into a slower dot of XLA's own; the stacked input is an
-    array of its own, which the library takes, and the separate column sum goes away. Side by side
-    on a 2-core CPU (256 runs, paired rounds) training ran 1.02-1.10x faster than with z1ᵀ made an
-    array by an optimization barrier and Σ_rows δk summed apart. With one unit out (layer 3)
-    z2ᵀ·δ3 is a matrix-vector product that reads z2 in place, and stacking would copy z2, so that
-    layer keeps the two terms apart."""
+    array of its own, which the library takes, and the separate column sum goes away (the speed-up
+    is in benchmarks/README.md). With one unit out (layer 3) z2ᵀ·δ3 is a matrix-vector product
+    that reads z2 in place, and stacking would copy z2, so that layer keeps the two terms apart."""
     if delta.shape[-1] == 1:
         return weight_gradient(layer_input, delta), bias_gradient(delta)
     ones = jnp.ones((1, layer_input.shape[0]), layer_input.dtype)

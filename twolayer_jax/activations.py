@@ -22,12 +22,12 @@ Activation = Callable[[Array], Array]
 @jax.custom_jvp
 def sigmoid(t: Array) -> Array:
     """The logistic function σ(t) = 1 / (1 + e^−t), computed as ½·tanh(t/2) + ½, the same function.
-    XLA's CPU backend evaluates tanh faster than exp and a division: 0.38 against 0.64 ns per
-    float32 element (0.92 against 1.11 in float64), and training ran 1.08-1.13x faster. It
-    differs from ``jax.nn.sigmoid`` by at most 1.8e-7 in float32 (4.4e-16 in float64); far below
-    t = 0 that is a large relative error, as σ(t) rounds to 0 from t = −16 in float32 instead
-    of about −87. Its derivative is σ(t)(1 − σ(t)), from the output as ``jax.nn.sigmoid``
-    defines it, so ``jax.grad`` takes the same form as the hand-written one."""
+    XLA's CPU backend evaluates one tanh faster than an exp and a division (the measurements
+    are in benchmarks/README.md). It differs from ``jax.nn.sigmoid`` by at most 1.8e-7 in
+    float32 (4.4e-16 in float64); far below t = 0 that is a large relative error, as σ(t)
+    rounds to 0 from t = −16 in float32 instead of about −87. Its derivative is σ(t)(1 − σ(t)),
+    from the output as ``jax.nn.sigmoid`` defines it, so ``jax.grad`` takes the same form as the
+    hand-written one."""
     return 0.5 * jnp.tanh(0.5 * t) + 0.5
 
 

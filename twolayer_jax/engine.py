@@ -10,8 +10,8 @@ The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cac
 ``grads`` has the structure of ``params`` and ``cache`` is the :class:`ForwardCache` of the forward
 pass the gradient was taken at (the engine reads the loss and accuracy from it, so each epoch runs
 one forward pass). ``manual``, the hand-written backward pass of ``manual/``, is the default:
-the lab trains with its own backpropagation, and on a 2-core CPU it also ran 1.2–1.8× faster
-than ``jax.grad`` in float64 and 0.9–1.4× in float32 (eleven benchmark runs, README's speed section).
+the lab trains with its own backpropagation, which knows the shapes of its products and on a CPU
+is usually the faster of the two (benchmarks/README.md compares them).
 ``autodiff`` (``jax.grad``) is the reference it is checked against; both are compiled and
 vmapped the same way.
 """
@@ -255,12 +255,10 @@ def make_train(
 
 
 # Seeds per compiled chunk on each device. A CPU core runs its chunks one after another, and a
-# small chunk keeps its working set in cache, where all S at once would not (see benchmarks/): on
-# a 2-core CPU, 4 ran 1.1-1.24x faster than 8 in float64 (whose networks take twice the bytes)
-# and 1.0-1.06x in float32 (1.16-1.17x against 16), 2 to 16 tried. A GPU or TPU needs thousands of
-# networks at once to fill its cores; 4096 at a time bounds the working set to a few GB of device
-# memory however large S is.
-# On an H200 it reached 96-98 % of the rate of chunks of 16384 (1024: 86-93 %).
+# small chunk keeps its working set in cache, where all S at once would not; 4 was the fastest of
+# 2 to 16 tried (benchmarks/README.md). A GPU or TPU needs thousands of networks at once to fill
+# its cores; 4096 at a time bounds the working set to a few GB of device memory however large S
+# is, at nearly the rate of far larger chunks.
 CPU_CHUNK_SIZE = 4
 ACCELERATOR_CHUNK_SIZE = 4096
 SEED_AXIS = "seeds"
@@ -392,8 +390,7 @@ def fit_many(
         # layer-1 products into one [n, chunk·h1] product, whose result is then transposed into
         # per-run layout twice (forward and backward); per-run copies keep every product per run,
         # and they are small beside each run's own activations (2 features against h1 units).
-        # Side by side on a 2-core CPU at S = 256: 1.14x faster on linear float32, 1.06x on xor_easy,
-        # and no change on linear float64.
+        # It is faster in float32 and no slower in float64 (benchmarks/README.md).
         chunk_x = jnp.broadcast_to(x, (layout.chunk, *jnp.shape(x)))
 
         def one_chunk(_, indexed):
