@@ -21,7 +21,7 @@ from twolayer_jax.diagnosis import DELTAS_CONTRADICT_GRADIENTS
 from twolayer_jax.gradients import relative_error
 from twolayer_jax.sandbox import choose_isolation
 
-ISOLATED = "could signal" not in choose_isolation().description
+ISOLATED = choose_isolation().shields_the_checker
 needs_isolation = pytest.mark.skipif(
     not ISOLATED, reason="no namespaces and not root: the child shares the user"
 )

@@ -21,9 +21,7 @@ a dict on any), or bad usage.
 import ast
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -38,6 +36,8 @@ from twolayer_jax.cli import (
     positive_float,
     progress_bars,
     run_cli,
+    writable_file,
+    write_atomically,
 )
 from twolayer_jax.diagnosis import (
     BACKWARD_ORDER,
@@ -136,8 +136,7 @@ def judge_term(term: str, calls: list[Call], problems: list, references: list) -
             note = note or f"contains NaN or inf (on {describe_problem(problem)})"
             worst = np.inf
         else:
-            error = relative_error(value, expected)
-            worst = error if not error <= worst else worst  # a NaN error can never hide
+            worst = max(worst, relative_error(value, expected))  # never NaN: see relative_error
     if missing and not note:
         note = f"not returned (on {missing} of {len(calls)} problems)"
     return worst, note
@@ -321,25 +320,6 @@ def targets_from(paths: list[str], function: str = "backward") -> tuple[list[str
     return targets, skipped
 
 
-def writable_file(path: Path) -> Path:
-    """Fail now, before any grading, if ``path`` cannot be written."""
-    try:
-        with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}."):
-            pass
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
-    if path.is_dir():
-        raise UsageError(f"cannot write {str(path)!r}: it is a folder")
-    return path
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """The whole file or, on any failure, the old one: written beside it, then renamed over it."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as file:
-        file.write(text)
-    os.replace(file.name, path)
-
-
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="python -m twolayer_jax.check",
@@ -364,12 +344,11 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def grade_all(targets: list[str], args) -> list[Report]:
+def grade_all(targets: list[str], args, isolation: Isolation) -> list[Report]:
     """One report per target; a checker failure on one never stops the others."""
     jax.config.update("jax_enable_x64", True)
     problems = make_problems(args.seed)
     references = [reference_terms(p, args.activation, args.output_activation) for p in problems]
-    isolation = choose_isolation()
     reports = []
     with progress_bars(len(targets) > 1) as start:
         advance = start("checking submissions", len(targets)) or (lambda done: None)
@@ -383,7 +362,7 @@ def grade_all(targets: list[str], args) -> list[Report]:
     return reports
 
 
-def print_reports(reports: list[Report], skipped: list[tuple[str, str]]) -> None:
+def print_reports(reports: list[Report], skipped: list[tuple[str, str]], isolation: Isolation) -> None:
     many = len(reports) + len(skipped) > 1
     for report in reports:
         if many:
@@ -395,8 +374,8 @@ def print_reports(reports: list[Report], skipped: list[tuple[str, str]]) -> None
         counts = {v: sum(r.verdict == v for r in reports) for v in VERDICTS.values()}
         print(f"\n{len(reports)} submissions: {counts['right']} right, {counts['wrong']} wrong, "
               f"{counts['error']} could not be graded; {len(skipped)} files skipped")  # fmt: skip
-    if reports and reports[0].isolation and "could signal" in reports[0].isolation:
-        print(f"note: the submissions ran as {reports[0].isolation}")
+    if not isolation.shields_the_checker:
+        print(f"note: the submissions ran as {isolation.description}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{Path(p).name}: {why}" for p, why in skipped[:3]) + ")")  # fmt: skip
     if args.json:
         writable_file(args.json)
-    reports = grade_all(targets, args)
-    print_reports(reports, skipped)
+    isolation = choose_isolation()
+    reports = grade_all(targets, args, isolation)
+    print_reports(reports, skipped, isolation)
     if args.json:
         records = [json_record(r) for r in reports]
         records += [

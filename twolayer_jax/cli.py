@@ -4,6 +4,7 @@ argument types that reject bad values early, and a checked output folder."""
 import argparse
 import contextlib
 import math
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -115,6 +116,25 @@ def writable_dir(path: Path) -> Path:
     except OSError as error:
         raise UsageError(f"cannot write to output folder {str(path)!r}: {error.strerror}") from None
     return path
+
+
+def writable_file(path: Path) -> Path:
+    """Fail now, before any long work, if the file ``path`` cannot be written."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}."):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
+    if path.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: it is a folder")
+    return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """The whole file or, on any failure, the old one: written beside it, then renamed over it."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as file:
+        file.write(text)
+    os.replace(file.name, path)
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None, prog: str) -> int:

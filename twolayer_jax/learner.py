@@ -13,6 +13,7 @@ import builtins
 import io
 import json
 import shutil
+import signal
 import sys
 import unicodedata
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+import manual
+import twolayer_jax
 from twolayer_jax import learner_harness
 from twolayer_jax.sandbox import Isolation, Limits, read_untrusted, run_contained, working_folder
 
@@ -131,9 +134,6 @@ def copy_submission(target: Target, folder: Path) -> Path:
 def harness_config(
     target: Target, folder: Path, calls: list[dict], forbidden: tuple[str, ...], jax_contract: bool
 ) -> dict:
-    import manual
-    import twolayer_jax
-
     packages = [name for group in forbidden for name in FORBIDDEN_IMPORTS[group]]
     project = {"twolayer_jax": twolayer_jax, "manual": manual}
     return {
@@ -203,7 +203,7 @@ def describe_exit(exit_code: int | None, timeout: float) -> str:
     if exit_code < 0 or exit_code > 128:
         number = -exit_code if exit_code < 0 else exit_code - 128
         try:
-            name = __import__("signal").Signals(number).name
+            name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
         return f"the Python process running it was killed by {name}"

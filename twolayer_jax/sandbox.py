@@ -52,22 +52,28 @@ class Limits:
     file_size: int = 64 * 2**20  # bytes of the largest file it may write
     open_files: int = 256
 
-    def prlimit_flags(self) -> tuple[str, ...]:
+    def by_name(self) -> dict[str, int]:
+        """Each limit under its ``prlimit`` name (``RLIMIT_`` + the name, upper-cased, in C)."""
         cpu = math.ceil(self.timeout) + 1  # the wall clock is the real limit; CPU time is a backstop
-        return (f"--as={self.memory}", f"--cpu={cpu}", f"--nproc={self.processes}",
-                f"--fsize={self.file_size}", "--core=0", f"--nofile={self.open_files}")  # fmt: skip
+        return {"as": self.memory, "cpu": cpu, "nproc": self.processes, "fsize": self.file_size,
+                "core": 0, "nofile": self.open_files}  # fmt: skip
+
+    def prlimit_flags(self) -> tuple[str, ...]:
+        return tuple(f"--{name}={value}" for name, value in self.by_name().items())
 
     def rlimits(self) -> dict[int, int]:
-        cpu = math.ceil(self.timeout) + 1
-        return {resource.RLIMIT_AS: self.memory, resource.RLIMIT_CPU: cpu,
-                resource.RLIMIT_NPROC: self.processes, resource.RLIMIT_FSIZE: self.file_size,
-                resource.RLIMIT_CORE: 0, resource.RLIMIT_NOFILE: self.open_files}  # fmt: skip
+        return {getattr(resource, f"RLIMIT_{name.upper()}"): value for name, value in self.by_name().items()}
 
 
 class Isolation(NamedTuple):
     prefix: tuple[str, ...]  # the command that puts the child in its namespaces, or ()
     user: int | None  # the private user id the child runs as, or None
     description: str  # one line, for the report
+
+    @property
+    def shields_the_checker(self) -> bool:
+        """Whether the child is kept from signalling the checker (namespaces or another user)."""
+        return bool(self.prefix) or self.user is not None
 
 
 class Outcome(NamedTuple):
