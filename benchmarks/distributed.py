@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     from jax.experimental import multihost_utils
+    from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 
     from twolayer_jax.data import load_dataset
-    from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 
     dataset = load_dataset(args.dataset, jax.random.key(0), 100)
     config = TrainConfig(epochs=args.epochs, hidden=(args.hidden, args.hidden), dtype=args.dtype)

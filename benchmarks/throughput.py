@@ -322,7 +322,6 @@ def matmul_ceiling(dtype: str, seeds: int, points: int, epochs: int):
     import jax
     import jax.numpy as jnp
     from jax.sharding import PartitionSpec as P
-
     from twolayer_jax.engine import SEED_AXIS, default_chunk_size, seed_layout, seed_mesh
 
     h1, h2 = HIDDEN
@@ -382,7 +381,6 @@ def thread_settings() -> dict:
     import os
 
     from threadpoolctl import threadpool_info
-
     from twolayer_jax.engine import default_chunk_size
 
     pools = [{key: pool.get(key) for key in ("internal_api", "version", "num_threads", "threading_layer")}

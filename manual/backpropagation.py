@@ -18,8 +18,8 @@ from jax import Array
 
 from manual.conv import conv_bias_gradient, conv_input_gradient, conv_kernel_gradient
 from manual.derivatives import activation_derivative, output_delta
-from twolayer_jax.activations import hidden_activations
 from twolayer_jax.model import ForwardCache, Params, forward_layers, is_conv
+from twolayer_jax.network import LAB_NETWORK, Network
 
 
 class Deltas(NamedTuple):
@@ -67,16 +67,11 @@ def weight_and_bias_gradients(layer_input: Array, delta: Array) -> tuple[Array, 
 
 
 def backward_from_cache(
-    params: Params,
-    cache: ForwardCache,
-    target: Array,
-    activation: str = "sigmoid",
-    output_activation: str = "sigmoid",
-    loss: str = "mse",
+    params: Params, cache: ForwardCache, target: Array, network: Network = LAB_NETWORK
 ) -> tuple[Params, Deltas]:
     """The gradient pytree (same structure as ``params``) and the deltas, from a forward cache."""
-    first, second = hidden_activations(activation)
-    delta3 = output_delta(loss, cache, target, output_activation)
+    first, second = network.hidden
+    delta3 = output_delta(network, cache, target)
     if is_conv(params):
         delta2, delta1, layer_2 = conv_layer_backward(params, cache, delta3, first, second)
     else:
@@ -106,37 +101,25 @@ def conv_layer_backward(
 
 
 def backward_with_deltas(
-    params: Params,
-    x: Array,
-    y: Array,
-    activation: str = "sigmoid",
-    output_activation: str = "sigmoid",
-    loss: str = "mse",
+    params: Params, x: Array, y: Array, network: Network = LAB_NETWORK
 ) -> tuple[Params, Deltas]:
     """One forward pass, then :func:`backward_from_cache`: the gradients and every delta."""
-    cache = forward_layers(params, x, activation, output_activation)
-    return backward_from_cache(params, cache, y, activation, output_activation, loss)
+    cache = forward_layers(params, x, network)
+    return backward_from_cache(params, cache, y, network)
 
 
-def backward(
-    params: Params,
-    x: Array,
-    y: Array,
-    activation: str = "sigmoid",
-    output_activation: str = "sigmoid",
-    loss: str = "mse",
-) -> Params:
+def backward(params: Params, x: Array, y: Array, network: Network = LAB_NETWORK) -> Params:
     """∂L/∂params by hand: a dict with the keys and shapes of ``params``, like ``jax.grad``."""
-    return backward_with_deltas(params, x, y, activation, output_activation, loss)[0]
+    return backward_with_deltas(params, x, y, network)[0]
 
 
-def manual_gradient(activation: str, output_activation: str, loss: str):
+def manual_gradient(network: Network):
     """The hand-written backward pass as the engine's ``GradFn``: ``(params, x, y) -> (grads,
     cache)``."""
 
     def grad_fn(params: Params, x: Array, y: Array) -> tuple[Params, ForwardCache]:
-        cache = forward_layers(params, x, activation, output_activation)
-        grads, _ = backward_from_cache(params, cache, y, activation, output_activation, loss)
+        cache = forward_layers(params, x, network)
+        grads, _ = backward_from_cache(params, cache, y, network)
         return grads, cache
 
     return grad_fn

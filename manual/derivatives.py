@@ -18,6 +18,7 @@ from jax import Array
 
 from twolayer_jax.activations import parse_activation
 from twolayer_jax.model import ForwardCache
+from twolayer_jax.network import Network
 from twolayer_jax.registry import lookup
 
 
@@ -109,5 +110,6 @@ OUTPUT_DELTAS: dict[str, Callable[[ForwardCache, Array, str], Array]] = {
 }
 
 
-def output_delta(loss: str, cache: ForwardCache, target: Array, output_activation: str) -> Array:
-    return lookup(OUTPUT_DELTAS, "loss", loss)(cache, target, output_activation)
+def output_delta(network: Network, cache: ForwardCache, target: Array) -> Array:
+    """δ3 = ∂L/∂x3 of ``network``'s loss and output activation."""
+    return lookup(OUTPUT_DELTAS, "loss", network.loss)(cache, target, network.output_activation)

@@ -27,16 +27,11 @@ from benchmarks.throughput import (
     with_section,
 )
 from twolayer_jax import data
-from twolayer_jax.engine import (
-    CPU_CHUNK_SIZE,
-    HParams,
-    TrainConfig,
-    default_chunk_size,
-    make_fit,
-    seed_keys,
-    train_many,
-)
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.many_runs import CPU_CHUNK_SIZE, default_chunk_size, seed_keys, train_many
 from twolayer_jax.model import init_params
+from twolayer_jax.one_run import make_fit
+from twolayer_jax.optimizers import HParams
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = data.xor_easy()

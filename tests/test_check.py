@@ -11,9 +11,10 @@ import jax
 import numpy as np
 import pytest
 
-from twolayer_jax import check
+from twolayer_jax.checks import check
+from twolayer_jax.checks.sandbox import choose_isolation
 from twolayer_jax.cli import run_cli
-from twolayer_jax.sandbox import choose_isolation
+from twolayer_jax.network import LAB_NETWORK
 
 # A correct NumPy backward pass, written the way a student writes it. Each mutant below changes
 # one or more of its lines.
@@ -106,10 +107,8 @@ def graded():
     """The problems and references, made once: ``grade(source_or_target) -> Report``."""
     jax.config.update("jax_enable_x64", True)
     problems = check.make_problems(0)
-    references = [check.reference_terms(p, "sigmoid", "sigmoid") for p in problems]
-    args = argparse.Namespace(
-        timeout=20.0, activation="sigmoid", output_activation="sigmoid", memory_limit=2048, allow_import=[]
-    )
+    references = [check.reference_terms(p, LAB_NETWORK) for p in problems]
+    args = argparse.Namespace(timeout=20.0, network=LAB_NETWORK, memory_limit=2048, allow_import=[])
     isolation = choose_isolation()
 
     def grade(tmp_path, source: str, name: str = "submission.py"):
@@ -165,7 +164,7 @@ def test_each_planted_mistake_is_rejected_localised_and_named(graded, tmp_path, 
 
 
 def check_hypotheses():
-    from twolayer_jax.diagnosis import HYPOTHESES
+    from twolayer_jax.checks.diagnosis import HYPOTHESES
 
     return HYPOTHESES
 
@@ -311,15 +310,15 @@ def test_grading_a_folder_writes_one_record_per_submission(capsys, tmp_path):
 def test_the_checkers_reference_is_jax_grad_on_every_problem(index):
     """The checker judges against the lab's pass in NumPy (the diagnosis's model with no mistake
     switched on); on every problem shape it must be ``jax.grad`` and autodiff's deltas."""
-    from twolayer_jax.gradients import autodiff_gradient, reference_deltas, relative_error
+    from twolayer_jax.checks.comparison import relative_error
+    from twolayer_jax.gradients import autodiff_gradient, reference_deltas
 
     jax.config.update("jax_enable_x64", True)
     problem = check.make_problems(3)[index]
     params = {k: problem[k] for k in check.PARAM_KEYS}
-    network = ("sigmoid", "sigmoid", "mse")
-    grads, _ = autodiff_gradient(*network)(params, problem["x"], problem["y"])
-    expected = grads | reference_deltas(params, problem["x"], problem["y"], *network)._asdict()
-    reference = check.reference_terms(problem, "sigmoid", "sigmoid")
+    grads, _ = autodiff_gradient(LAB_NETWORK)(params, problem["x"], problem["y"])
+    expected = grads | reference_deltas(params, problem["x"], problem["y"], LAB_NETWORK)._asdict()
+    reference = check.reference_terms(problem, LAB_NETWORK)
     assert set(reference) == set(expected)
     for term, value in expected.items():
         assert relative_error(reference[term], np.asarray(value)) < 1e-13, term

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from test_check import CORRECT, WITH_DELTAS, mutate
 
-from twolayer_jax import check, gradcheck
+from twolayer_jax.checks import check, gradcheck
+from twolayer_jax.checks.comparison import relative_error
+from twolayer_jax.checks.diagnosis import DELTAS_CONTRADICT_GRADIENTS
+from twolayer_jax.checks.sandbox import choose_isolation
 from twolayer_jax.cli import run_cli
-from twolayer_jax.diagnosis import DELTAS_CONTRADICT_GRADIENTS
-from twolayer_jax.gradients import relative_error
-from twolayer_jax.sandbox import choose_isolation
 
 ISOLATED = choose_isolation().shields_the_checker
 needs_isolation = pytest.mark.skipif(

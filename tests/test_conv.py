@@ -9,8 +9,12 @@ import pytest
 
 import manual
 from twolayer_jax import data, model
-from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
-from twolayer_jax.gradients import autodiff_gradient, random_problem, reference_deltas, relative_error
+from twolayer_jax.checks.comparison import random_problem, relative_error
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.gradients import autodiff_gradient, reference_deltas
+from twolayer_jax.many_runs import seed_keys, train_many
+from twolayer_jax.network import LAB_NETWORK, Network
+from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import summarise
 
 
@@ -46,16 +50,16 @@ SHAPES = [(1, 6, 1, 3), (5, 7, 3, 4), (9, 5, 2, 1), (4, 8, 2, 6), (16, 12, 4, 5)
 
 
 @pytest.mark.parametrize(("n", "h1", "channels", "kernel_size"), SHAPES)
-@pytest.mark.parametrize("network", [("sigmoid", "sigmoid", "mse"), ("tanh", "sigmoid", "bce")], ids="/".join)
+@pytest.mark.parametrize("network", [LAB_NETWORK, Network("tanh", "sigmoid", "bce")], ids=Network.describe)
 def test_the_manual_conv_backward_matches_jax_grad_term_by_term(n, h1, channels, kernel_size, network):
     shapes = model.conv_layer_shapes(h1, channels, kernel_size)
     problem = random_problem(jax.random.key(n * h1), n, (h1, h1), jnp.float64, shapes)
-    grads, deltas = manual.backward_with_deltas(*problem, *network)
-    reference, _ = autodiff_gradient(*network)(*problem)
+    grads, deltas = manual.backward_with_deltas(*problem, network)
+    reference, _ = autodiff_gradient(network)(*problem)
     assert set(grads) == {"W1", "b1", "K2", "b2", "W3", "b3"}
     for name in reference:
         assert relative_error(grads[name], reference[name]) < 1e-12, name
-    for name, mine, theirs in zip(deltas._fields, deltas, reference_deltas(*problem, *network), strict=True):
+    for name, mine, theirs in zip(deltas._fields, deltas, reference_deltas(*problem, network), strict=True):
         assert mine.shape == theirs.shape and relative_error(mine, theirs) < 1e-12, name
 
 
@@ -64,7 +68,7 @@ def test_a_planted_kernel_gradient_mistake_is_caught(monkeypatch):
     from manual import conv
 
     problem = random_problem(jax.random.key(0), 5, (7, 7), jnp.float64, model.conv_layer_shapes(7, 2, 3))
-    reference, _ = autodiff_gradient("sigmoid", "sigmoid", "mse")(*problem)
+    reference, _ = autodiff_gradient(LAB_NETWORK)(*problem)
     monkeypatch.setattr(
         manual.backpropagation, "conv_kernel_gradient",
         lambda z1, delta2, k: conv.conv_kernel_gradient(z1[:, :1].repeat(z1.shape[1], 1), delta2, k),

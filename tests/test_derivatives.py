@@ -8,7 +8,7 @@ import pytest
 
 from manual import derivatives
 from twolayer_jax import activations, losses
-from twolayer_jax.engine import TrainConfig
+from twolayer_jax.network import Network
 
 SPECS = [*activations.ACTIVATIONS, "leaky_relu:0.2"]
 T = jnp.concatenate([
@@ -92,11 +92,11 @@ def test_the_cross_entropy_output_delta_is_its_gradient_in_the_logits():
     expected = jax.grad(lambda t: losses.bce(t, jax.nn.sigmoid(t), target))(logits)
     cache = ForwardCache(*(None,) * 5, logits, jax.nn.sigmoid(logits))
     np.testing.assert_allclose(
-        derivatives.output_delta("bce", cache, target, "sigmoid"), expected, rtol=1e-12
+        derivatives.output_delta(Network(loss="bce"), cache, target), expected, rtol=1e-12
     )
 
 
 def test_cross_entropy_needs_a_sigmoid_output():
     with pytest.raises(ValueError, match="loss 'bce' needs a sigmoid output, got 'identity'"):
-        TrainConfig(loss="bce", output_activation="identity")
-    TrainConfig(loss="bce", activation="relu")  # any hidden activation is fine
+        Network(output_activation="identity", loss="bce")
+    Network("relu", loss="bce")  # any hidden activation is fine

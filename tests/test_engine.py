@@ -11,15 +11,12 @@ import numpy as np
 import pytest
 
 from twolayer_jax import data
-from twolayer_jax.engine import (
-    Architecture,
-    HParams,
-    TrainConfig,
-    init_params,
-    seed_keys,
-    train_many,
-)
+from twolayer_jax.config import Architecture, TrainConfig
 from twolayer_jax.gradients import autodiff_gradient
+from twolayer_jax.many_runs import seed_keys, train_many
+from twolayer_jax.model import init_params
+from twolayer_jax.network import LAB_NETWORK, Network
+from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import summarise
 
 XOR = data.xor_easy()
@@ -122,7 +119,7 @@ def counting(grad_fn):
 
 
 def test_new_keys_or_learning_rates_reuse_the_compiled_program():
-    grad_fn, traces = counting(autodiff_gradient("sigmoid", "sigmoid", "mse"))
+    grad_fn, traces = counting(autodiff_gradient(LAB_NETWORK))
     config = TrainConfig(epochs=10, hidden=(6, 6))
     train(config, first_seed=0, seeds=4, lr=0.5, grad_fn=grad_fn)
     train(config, first_seed=100, seeds=4, lr=2.5, grad_fn=grad_fn)
@@ -143,7 +140,7 @@ def test_configs_that_differ_only_in_how_they_train_share_the_initial_params_pro
     monkeypatch.setattr(Architecture, "init_params", counted)
     hidden = (7, 3)  # no other test trains this width, so no earlier program is reused
     train(TrainConfig(epochs=3, hidden=hidden), seeds=2)
-    other = TrainConfig(epochs=5, hidden=hidden, optimizer="adam", activation="tanh", grad="autodiff")
+    other = TrainConfig(epochs=5, hidden=hidden, optimizer="adam", network=Network("tanh"), grad="autodiff")
     assert train(other, seeds=2).loss.shape == (2, 6)
     assert len(draws) == 1
     train(TrainConfig(epochs=3, hidden=(7, 4)), seeds=2)  # a new architecture draws in a new program
@@ -158,7 +155,7 @@ def test_masked_widths_on_the_conv_model_are_a_clear_error():
 
 def test_float64_without_x64_is_a_clear_error():
     script = (
-        "import jax; from twolayer_jax.engine import *; from twolayer_jax.data import xor_easy;"
+        "import jax; from twolayer_jax.many_runs import *; from twolayer_jax.data import xor_easy;"
         "d = xor_easy(); train_many(TrainConfig(epochs=2, dtype='float64'), seed_keys(0, 1),"
         " HParams(), d.x, d.y)"
     )
@@ -168,7 +165,7 @@ def test_float64_without_x64_is_a_clear_error():
 
 
 def test_a_diverging_run_is_recorded_as_diverged():
-    config = TrainConfig(epochs=40, hidden=(100, 100), activation="identity", output_activation="identity")
+    config = TrainConfig(epochs=40, hidden=(100, 100), network=Network("identity", "identity"))
     result = train(config, seeds=2, lr=1.0)
     runs = summarise([0, 1], result)
     for run, loss in zip(runs, np.asarray(result.loss), strict=True):
@@ -180,7 +177,7 @@ def poisoned_gradient(leaf: str, index: tuple[int, ...]):
     """jax.grad's gradient with one entry of one leaf set to −inf: that weight is +inf after one update."""
 
     def grad_fn(params, x, y):
-        grads, cache = autodiff_gradient("sigmoid", "sigmoid", "mse")(params, x, y)
+        grads, cache = autodiff_gradient(LAB_NETWORK)(params, x, y)
         return {**grads, leaf: grads[leaf].at[index].set(-jnp.inf)}, cache
 
     return grad_fn
@@ -222,8 +219,7 @@ def test_the_progress_hook_reports_and_changes_nothing():
         ({"hidden": (0, 4)}, "hidden must be two positive widths"),
         ({"hidden": (4,)}, "hidden must be two positive widths"),
         ({"dtype": "float16"}, "dtype must be float32 or float64"),
-        ({"activation": "swish"}, "unknown activation 'swish'"),
-        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"network": ("swish", "sigmoid", "mse")}, "network must be a Network"),
         ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
         ({"grad": "guess"}, "unknown gradient 'guess'"),
     ],
@@ -231,3 +227,18 @@ def test_the_progress_hook_reports_and_changes_nothing():
 def test_a_bad_config_is_refused(options, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**options)
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ({"activation": "swish"}, "unknown activation 'swish'"),
+        ({"activation": "relu,tanh,gelu"}, "give one hidden activation or two"),
+        ({"output_activation": "leaky_relu:x"}, "activation parameter must be a number"),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"output_activation": "identity", "loss": "bce"}, "loss 'bce' needs a sigmoid output"),
+    ],
+)
+def test_a_bad_network_is_refused_where_it_is_built(names, message):
+    with pytest.raises(ValueError, match=message):
+        Network(**names)

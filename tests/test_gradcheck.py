@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from twolayer_jax.activations import ACTIVATIONS
+from twolayer_jax.checks.comparison import relative_error
+from twolayer_jax.checks.gradcheck import main
 from twolayer_jax.cli import run_cli
-from twolayer_jax.gradcheck import main
-from twolayer_jax.gradients import relative_error
 from twolayer_jax.losses import LOSSES
 
 # A learner's backward pass with the lab's classic mistake in the hidden layer: σ' of x2, the
@@ -17,6 +17,7 @@ from twolayer_jax.losses import LOSSES
 PLANTED = """
 from manual import Deltas
 from twolayer_jax.model import forward_layers
+from twolayer_jax.network import Network
 
 
 def derivative_sigmoid(z):
@@ -24,7 +25,7 @@ def derivative_sigmoid(z):
 
 
 def backward(params, x, y, activation, output_activation, loss):
-    c = forward_layers(params, x, activation, output_activation)
+    c = forward_layers(params, x, Network(activation, output_activation, loss))
     delta3 = 2 * (c.y - y) / y.shape[0] * derivative_sigmoid(c.y)
     delta2 = delta3 @ params["W3"].T * derivative_sigmoid(c.x2)
     delta1 = delta2 @ params["W2"].T * derivative_sigmoid(c.z1)

@@ -11,17 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twolayer_jax import data
+from twolayer_jax.config import TrainConfig
 from twolayer_jax.devices import platform
-from twolayer_jax.engine import (
-    HParams,
-    TrainConfig,
-    make_fit,
-    make_train,
-    seed_keys,
-    seed_layout,
-    train_many,
-)
+from twolayer_jax.many_runs import seed_keys, seed_layout, train_many
 from twolayer_jax.model import init_params, width_masks
+from twolayer_jax.one_run import make_fit, make_train
+from twolayer_jax.optimizers import HParams
 
 XOR = data.xor_easy()
 LINEAR = data.linear(jax.random.key(0))

@@ -12,30 +12,27 @@ from hypothesis import strategies as st
 import manual
 from manual import derivatives
 from twolayer_jax import activations, data
-from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
-from twolayer_jax.gradients import (
-    Problem,
-    autodiff_gradient,
-    random_problem,
-    reference_deltas,
-    relative_error,
-)
+from twolayer_jax.checks.comparison import Problem, random_problem, relative_error
+from twolayer_jax.checks.terms import BACKWARD_ORDER
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.gradients import autodiff_gradient, reference_deltas
+from twolayer_jax.many_runs import seed_keys, train_many
 from twolayer_jax.model import layer_shapes
+from twolayer_jax.network import LAB_NETWORK, Network
+from twolayer_jax.optimizers import HParams
 
-NETWORK = ("sigmoid", "sigmoid", "mse")
+NETWORK = LAB_NETWORK
 # Rounding alone separates the two in float64 (observed ≤ 1e-15); a real mistake is ≥ 1e-2 off.
 FLOAT64_TOLERANCE = 1e-12
-# backward order, as LAB.md derives them
-TERMS = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
 # batch 1, odd batches and non-square widths in both orders: a missing transpose cannot hide
 SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)))
 
 
 def terms_of(problem, network):
     """term → (hand-written value, autodiff value)."""
-    grads, deltas = manual.backward_with_deltas(*problem, *network)
-    reference_grads, _ = autodiff_gradient(*network)(*problem)
-    reference = reference_deltas(*problem, *network)
+    grads, deltas = manual.backward_with_deltas(*problem, network)
+    reference_grads, _ = autodiff_gradient(network)(*problem)
+    reference = reference_deltas(*problem, network)
     terms = {name: (grads[name], reference_grads[name]) for name in reference_grads}
     terms |= {name: (getattr(deltas, name), getattr(reference, name)) for name in deltas._fields}
     return terms
@@ -61,18 +58,18 @@ def problems(dtype=jnp.float64):
     return [make_problem(key, n, hidden, dtype) for key, (n, hidden) in zip(keys, SHAPES, strict=True)]
 
 
-@pytest.mark.parametrize("term", TERMS)
+@pytest.mark.parametrize("term", BACKWARD_ORDER)
 @pytest.mark.parametrize(
     "network",
     [
         NETWORK,
-        ("identity", "sigmoid", "mse"),
-        ("sigmoid", "identity", "mse"),
-        ("tanh", "sigmoid", "bce"),
-        ("leaky_relu:0.1", "sigmoid", "mse"),
-        ("gelu", "elu", "mse"),
+        Network("identity"),
+        Network(output_activation="identity"),
+        Network("tanh", loss="bce"),
+        Network("leaky_relu:0.1"),
+        Network("gelu", "elu"),
     ],
-    ids="/".join,
+    ids=Network.describe,
 )
 def test_each_term_of_the_derivation_matches_autodiff(term, network):
     for problem in problems():
@@ -82,7 +79,7 @@ def test_each_term_of_the_derivation_matches_autodiff(term, network):
 def test_backward_returns_the_structure_of_jax_grad():
     problem = problems()[1]
     grads = manual.backward(*problem)
-    chex.assert_trees_all_equal_shapes_and_dtypes(grads, autodiff_gradient(*NETWORK)(*problem)[0])
+    chex.assert_trees_all_equal_shapes_and_dtypes(grads, autodiff_gradient(NETWORK)(*problem)[0])
 
 
 def test_float32_terms_agree_to_float32_rounding():
@@ -104,7 +101,7 @@ def test_every_term_matches_for_random_batches_widths_and_params(n, h1, h2, seed
     rng = np.random.default_rng(seed)  # NumPy draws: no compilation per example
     params = {k: rng.normal(size=shape) / np.sqrt(shape[0]) for k, shape in layer_shapes((h1, h2)).items()}
     problem = Problem(params, rng.uniform(-1, 2, (n, 2)), rng.integers(0, 2, (n, 1)).astype(float))
-    terms = manual_and_reference_terms(problem, (activation, "sigmoid", "mse"))
+    terms = manual_and_reference_terms(problem, Network(activation))
     for term, (mine, reference) in terms.items():
         assert relative_error(mine, reference) <= 1e-11, term
 
@@ -126,7 +123,7 @@ def test_the_sigmoid_derivative_takes_the_output_not_the_pre_activation():
 def first_failing_term(problem, network=NETWORK):
     # a fresh program, traced after the registries were patched (a cached one would not see them)
     terms = jax.jit(lambda p: terms_of(p, network))(problem)
-    for term in TERMS:
+    for term in BACKWARD_ORDER:
         try:
             assert_term_matches(term, problem, network, terms=terms)
         except AssertionError:
@@ -175,7 +172,7 @@ def test_a_hidden_layer_mistake_leaves_the_output_layer_right(monkeypatch):
     monkeypatch.setitem(activations.ACTIVATIONS, "planted", jax.nn.sigmoid)
     wrong = derivatives.Derivative("pre_activation", derivatives.sigmoid_derivative_from_output)
     monkeypatch.setitem(derivatives.DERIVATIVES, "planted", wrong)
-    assert first_failing_term(problems()[2], ("planted", "sigmoid", "mse")) == "delta2"
+    assert first_failing_term(problems()[2], Network("planted")) == "delta2"
 
 
 # --- training with the hand-written gradients ---------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twolayer_jax import activations, model
+from twolayer_jax.network import Network
 
 
 def numpy_sigmoid(t):
@@ -93,9 +94,9 @@ def test_the_activation_registry_is_the_one_place_to_add_an_activation(monkeypat
     monkeypatch.setitem(activations.ACTIVATIONS, "softsign", jax.nn.soft_sign)
     params = model.init_params(jax.random.key(0), (3, 3), jnp.float64)
     x = jnp.ones((2, 2))
-    cache = model.forward_layers(params, x, activation="softsign")
+    cache = model.forward_layers(params, x, Network("softsign"))
     np.testing.assert_allclose(cache.z1, jax.nn.soft_sign(cache.x1))
     with pytest.raises(
         ValueError, match=r"unknown activation 'swish'; choose from sigmoid, tanh, .*softsign"
     ):
-        model.forward(params, x, activation="swish")
+        Network("swish")

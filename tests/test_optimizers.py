@@ -10,8 +10,9 @@ import pytest
 
 from manual import optimizers as manual_optimizers
 from twolayer_jax import data
-from twolayer_jax.engine import TrainConfig, seed_keys, train_many
-from twolayer_jax.gradients import relative_error
+from twolayer_jax.checks.comparison import relative_error
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.many_runs import seed_keys, train_many
 from twolayer_jax.model import init_params
 from twolayer_jax.optimizers import OPTIMIZERS, HParams
 

@@ -10,11 +10,12 @@ import pytest
 
 from twolayer_jax import data
 from twolayer_jax.cli import run_cli
-from twolayer_jax.engine import TrainConfig
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.network import Network
 from twolayer_jax.optimizers import HParams
-from twolayer_jax.report import least_squares_loss, main
-from twolayer_jax.report_text import number, scientific
-from twolayer_jax.study import Cell, run_grid
+from twolayer_jax.report.cli import least_squares_loss, main
+from twolayer_jax.report.study import Cell, run_grid
+from twolayer_jax.report.text import number, scientific
 
 SECTIONS = ("## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
             "### The network", "### Backpropagation", "## Results", "### linear", "### xor_easy",
@@ -99,7 +100,7 @@ def test_without_activations_xor_is_stuck_at_the_constant_predictors_accuracy():
     """The linear network at a small rate ends where the best affine fit is: 52.38 % (11 of 21)
     and loss ≈ 0.2494, on every seed."""
     xor = data.xor_easy()
-    config = TrainConfig(epochs=3000, activation="identity", output_activation="identity", dtype="float64")
+    config = TrainConfig(epochs=3000, network=Network("identity", "identity"), dtype="float64")
     grid = run_grid(config, xor, [Cell("0.01", HParams(lr=0.01))], seeds=3)
     losses = np.asarray(grid.results[0].loss)[:, -1]
     accuracies = np.asarray(grid.results[0].accuracy)[:, -1]
@@ -111,7 +112,7 @@ def test_without_activations_xor_is_stuck_at_the_constant_predictors_accuracy():
 
 
 def test_a_large_rate_makes_the_linear_network_diverge_and_the_outcome_says_so():
-    config = TrainConfig(epochs=50, hidden=(20, 20), activation="identity", output_activation="identity")
+    config = TrainConfig(epochs=50, hidden=(20, 20), network=Network("identity", "identity"))
     grid = run_grid(config, data.linear(jax.random.key(0)), [Cell("1", HParams(lr=1.0))], seeds=2)
     outcome = grid.outcomes[0]
     assert outcome.diverged == 2 and outcome.first_divergence < 20

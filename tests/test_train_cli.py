@@ -49,7 +49,7 @@ def test_the_default_run_reaches_100_percent_on_both_datasets_in_the_handouts_fo
 
 def test_several_seeds_print_a_row_each_the_fraction_and_one_representative(capsys, tmp_path):
     code, out, _ = train_cli(
-        capsys, "--dataset", "xor", "--seeds", "3", "--seed", "4", "--epochs", "3000",
+        capsys, "--dataset", "xor_easy", "--seeds", "3", "--seed", "4", "--epochs", "3000",
         "--hidden", "20", "--print-every", "1000", "--out", str(tmp_path),
     )  # fmt: skip
     assert code == 0
@@ -84,7 +84,7 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
 @pytest.mark.parametrize(("flags", "grad"), [((), "manual"), (("--grad", "autodiff"), "autodiff")])
 def test_both_gradients_train_through_the_same_engine(capsys, tmp_path, flags, grad):
     """The lab's hand-written backward pass by default; jax.grad on request."""
-    args = ("--dataset", "xor", "--epochs", "50", "--seeds", "2", "--out", str(tmp_path))
+    args = ("--dataset", "xor_easy", "--epochs", "50", "--seeds", "2", "--out", str(tmp_path))
     code, out, _ = train_cli(capsys, *flags, *args)
     assert code == 0 and f"{grad} gradients" in out
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["grad"] == grad
@@ -92,15 +92,19 @@ def test_both_gradients_train_through_the_same_engine(capsys, tmp_path, flags, g
 
 def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
     code, out, _ = train_cli(
-        capsys, "--dataset", "xor", "--optimizer", "adam", "--optimizer-impl", "manual", "--lr", "0.01",
+        capsys, "--dataset", "xor_easy", "--optimizer", "adam", "--optimizer-impl", "manual", "--lr", "0.01",
         "--b2", "0.99", "--activation", "leaky_relu:0.1", "--loss", "bce", "--epochs", "200",
         "--out", str(tmp_path),
     )  # fmt: skip
     assert code == 0 and "leaky_relu:0.1/sigmoid, bce, adam (manual)" in out
     assert out.count("accuracy=100.00%") == 1
     config = json.loads((tmp_path / "metrics.json").read_text())["config"]
-    assert (config["optimizer"], config["optimizer_impl"], config["loss"]) == ("adam", "manual", "bce")
-    assert (config["activation"], config["b2"], config["lr"]) == ("leaky_relu:0.1", 0.99, 0.01)
+    assert (config["optimizer"], config["optimizer_impl"], config["network"]["loss"]) == (
+        "adam",
+        "manual",
+        "bce",
+    )
+    assert (config["network"]["activation"], config["b2"], config["lr"]) == ("leaky_relu:0.1", 0.99, 0.01)
 
 
 @pytest.mark.parametrize(

@@ -56,12 +56,13 @@ def checked_by(check: Callable[[str], object]) -> Callable[[str], str]:
 def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> None:
     """``--activation`` (hidden layers) and ``--output-activation``, from the activation registry."""
     from twolayer_jax.activations import ACTIVATIONS, hidden_activations, parse_activation
+    from twolayer_jax.network import LAB_NETWORK
 
     names = ", ".join(ACTIVATIONS)
     parser.add_argument(
         "--activation",
         type=checked_by(hidden_activations),
-        default="sigmoid",
+        default=LAB_NETWORK.activation,
         metavar="NAME",
         help=f"{hidden_help}; one of {names} (leaky_relu:SLOPE sets its slope); "
         "NAME1,NAME2 gives each hidden layer its own",
@@ -69,9 +70,9 @@ def add_activation_flags(parser: argparse.ArgumentParser, hidden_help: str) -> N
     parser.add_argument(
         "--output-activation",
         type=checked_by(parse_activation),
-        default="sigmoid",
+        default=LAB_NETWORK.output_activation,
         metavar="NAME",
-        help="the output layer's activation (default sigmoid)",
+        help=f"the output layer's activation (default {LAB_NETWORK.output_activation})",
     )
 
 

@@ -11,6 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+# the datasets' names, as every command line, record and file name spells them
+LINEAR = "linear"
+XOR_EASY = "xor_easy"
+
 
 class Dataset(NamedTuple):
     name: str
@@ -34,22 +38,25 @@ def uniform_float64(key: jax.Array, shape: tuple[int, ...]) -> np.ndarray:
     return (high * np.float64(67108864.0) + low) / np.float64(9007199254740992.0)
 
 
-def linear(key: jax.Array, n: int = 100) -> Dataset:
+LINEAR_POINTS = 100  # the lab's linear dataset
+
+
+def linear(key: jax.Array, n: int = LINEAR_POINTS) -> Dataset:
     """``n`` points uniform in [0, 1)^2, labelled by :func:`label_linear`; deterministic in ``key``."""
     if n < 1:
         raise ValueError(f"linear needs at least one point, got n={n}")
     points = uniform_float64(key, (n, 2))
-    return Dataset("linear", points, label_linear(points))
+    return Dataset(LINEAR, points, label_linear(points))
 
 
-def linear_handout(n: int = 100, seed: int | None = None) -> Dataset:
+def linear_handout(n: int = LINEAR_POINTS, seed: int | None = None) -> Dataset:
     """The handout's own generator: ``np.random.uniform(0, 1, (n, 2))`` and the same rule.
 
     With ``seed`` it reproduces a student's run that called ``np.random.seed(seed)`` first; with
     ``None`` it draws fresh entropy, as the handout does.
     """
     points = np.random.RandomState(seed).uniform(0, 1, (n, 2))
-    return Dataset("linear", points, label_linear(points))
+    return Dataset(LINEAR, points, label_linear(points))
 
 
 def xor_easy() -> Dataset:
@@ -65,16 +72,16 @@ def xor_easy() -> Dataset:
             continue  # the two diagonals cross here; the handout keeps only the 0 point
         points.append([0.1 * i, 1 - 0.1 * i])
         labels.append(1.0)
-    return Dataset("xor_easy", np.array(points, dtype=np.float64), np.array(labels).reshape(-1, 1))
+    return Dataset(XOR_EASY, np.array(points, dtype=np.float64), np.array(labels).reshape(-1, 1))
 
 
-DATASET_NAMES = ("linear", "xor")
+DATASET_NAMES = (LINEAR, XOR_EASY)
 
 
-def load_dataset(name: str, key: jax.Array, n_linear: int = 100) -> Dataset:
-    """A dataset by its command-line name: ``linear`` (drawn with ``key``) or ``xor`` (fixed)."""
-    if name == "linear":
+def load_dataset(name: str, key: jax.Array, n_linear: int = LINEAR_POINTS) -> Dataset:
+    """A dataset by its name: ``linear`` (drawn with ``key``) or ``xor_easy`` (fixed)."""
+    if name == LINEAR:
         return linear(key, n_linear)
-    if name == "xor":
+    if name == XOR_EASY:
         return xor_easy()
     raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASET_NAMES)}")

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from twolayer_jax.activations import get_activation, hidden_activations
+from twolayer_jax.network import LAB_NETWORK, Network
 
 Params = dict[str, Array]
 
@@ -150,25 +150,20 @@ def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype
     return params
 
 
-def forward_layers(
-    params: Params, x: Array, activation: str = "sigmoid", output_activation: str = "sigmoid"
-) -> ForwardCache:
-    """One forward pass, keeping every intermediate value (see :class:`ForwardCache`).
-    ``activation`` is the hidden layers' spec, one for both or ``"first,second"``."""
-    first, second = (get_activation(spec) for spec in hidden_activations(activation))
+def forward_layers(params: Params, x: Array, network: Network = LAB_NETWORK) -> ForwardCache:
+    """One forward pass of ``network``, keeping every intermediate value (see :class:`ForwardCache`)."""
+    first, second = network.hidden_functions()
     x1 = x @ params["W1"] + params["b1"]
     z1 = first(x1)
     x2 = layer_2(params, z1)
     z2 = second(x2)
     x3 = layer_3(params, z2)
-    return ForwardCache(x, x1, z1, x2, z2, x3, get_activation(output_activation)(x3))
+    return ForwardCache(x, x1, z1, x2, z2, x3, network.output_function()(x3))
 
 
-def forward(
-    params: Params, x: Array, activation: str = "sigmoid", output_activation: str = "sigmoid"
-) -> Array:
+def forward(params: Params, x: Array, network: Network = LAB_NETWORK) -> Array:
     """The network's output ``y``, shape (n, 1)."""
-    return forward_layers(params, x, activation, output_activation).y
+    return forward_layers(params, x, network).y
 
 
 def predict_labels(output: Array) -> Array:

@@ -12,13 +12,21 @@ from typing import NamedTuple
 import optax
 from jax.typing import ArrayLike
 
+from twolayer_jax.registry import lookup
+
+# Each optimizer's learning rate when none is given: a conventional rate for it, not tuned per
+# dataset. sgd's is the lab's; an adaptive method divides by the gradient's size, so its step is
+# about lr per weight whatever the gradient, and lr 1 would saturate every sigmoid at once.
+LEARNING_RATES = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0.001,
+                  "adam": 0.01, "adamw": 0.01}  # fmt: skip
+
 
 class HParams(NamedTuple):
     """Numeric hyper-parameters: traced, so sweeping them never recompiles. Each field is a
     scalar shared by every run or an array with one value per run. An optimizer reads only its
-    own fields."""
+    own fields; the defaults are the lab's (sgd's learning rate, see :func:`default_hparams`)."""
 
-    lr: ArrayLike = 1.0
+    lr: ArrayLike = LEARNING_RATES["sgd"]
     momentum: ArrayLike = 0.9  # momentum, nesterov
     b1: ArrayLike = 0.9  # adam, adamw
     b2: ArrayLike = 0.999  # adam, adamw
@@ -41,3 +49,8 @@ OPTIMIZERS: dict[str, Callable[[HParams], optax.GradientTransformation]] = {
     "adam": lambda h: optax.adam(h.lr, b1=h.b1, b2=h.b2, eps=h.eps),
     "adamw": lambda h: optax.adamw(h.lr, b1=h.b1, b2=h.b2, eps=h.eps, weight_decay=h.weight_decay),
 }
+
+
+def default_hparams(optimizer: str) -> HParams:
+    """The defaults, with ``optimizer``'s own learning rate (:data:`LEARNING_RATES`)."""
+    return HParams(lr=lookup(LEARNING_RATES, "optimizer", optimizer))

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from twolayer_jax.engine import TrainResult
+from twolayer_jax.one_run import TrainResult
 
 
 @dataclasses.dataclass(frozen=True)

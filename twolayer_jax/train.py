@@ -30,17 +30,16 @@ from twolayer_jax.cli import (
     run_cli,
     writable_dir,
 )
-from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
+from twolayer_jax.config import OPTIMIZER_IMPLS, TrainConfig
+from twolayer_jax.data import DATASET_NAMES, LINEAR_POINTS, Dataset, load_dataset
 from twolayer_jax.devices import use_every_cpu_core
-from twolayer_jax.engine import TrainConfig, progress_total, seed_keys, select_run, train_many
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.losses import LOSSES
+from twolayer_jax.many_runs import progress_total, seed_keys, select_run, train_many
 from twolayer_jax.model import forward, predict_labels
-from twolayer_jax.optimizers import OPTIMIZERS, HParams
+from twolayer_jax.network import Network
+from twolayer_jax.optimizers import LEARNING_RATES, OPTIMIZERS, HParams, default_hparams
 from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
-
-DEFAULT_EPOCHS = 5000
-DEFAULT_LR = 1.0
 
 
 def build_parser() -> OneLineParser:
@@ -49,16 +48,25 @@ def build_parser() -> OneLineParser:
         description="Train the lab's 2-h1-h2-1 sigmoid network with plain gradient descent.",
     )
     parser.add_argument("--dataset", choices=(*DATASET_NAMES, "both"), default="both")
+    lab = TrainConfig()
     parser.add_argument(
         "--hidden",
         type=int_at_least(1),
         nargs="+",
-        default=[100],
+        default=list(lab.hidden),
         metavar="H",
-        help="hidden widths: one value for both layers, or two (h1 h2); default 100",
+        help="hidden widths: one value for both layers, or two (h1 h2); default "
+        + " ".join(map(str, lab.hidden)),
     )
-    parser.add_argument("--lr", type=positive_float, default=DEFAULT_LR, help="learning rate")
-    parser.add_argument("--epochs", type=int_at_least(1), default=DEFAULT_EPOCHS)
+    parser.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="learning rate (default: the optimizer's own, "
+        + ", ".join(f"{name} {lr:g}" for name, lr in LEARNING_RATES.items())
+        + ")",
+    )
+    parser.add_argument("--epochs", type=int_at_least(1), default=lab.epochs)
     parser.add_argument(
         "--seeds",
         type=int_at_least(1),
@@ -72,7 +80,7 @@ def build_parser() -> OneLineParser:
         default=0,
         help="seed of the linear dataset's points (shared by every run)",
     )
-    parser.add_argument("--linear-points", type=int_at_least(1), default=100)
+    parser.add_argument("--linear-points", type=int_at_least(1), default=LINEAR_POINTS)
     parser.add_argument(
         "--print-every",
         type=int_at_least(1),
@@ -83,36 +91,36 @@ def build_parser() -> OneLineParser:
     parser.add_argument(
         "--grad",
         choices=tuple(GRADIENTS),
-        default=TrainConfig.grad,
+        default=lab.grad,
         help="manual (the default): the hand-written backward pass of manual/; autodiff: jax.grad",
     )
     conv = parser.add_argument_group("convolutional model")
     conv.add_argument(
         "--model",
         choices=("dense", "conv"),
-        default="dense",
+        default=lab.model,
         help="conv: layer 2 is a 1-D convolution over layer 1's h1 features",
     )
-    conv.add_argument("--channels", type=int_at_least(1), default=4, help="conv: output channels")
-    conv.add_argument("--kernel-size", type=int_at_least(1), default=5,
+    conv.add_argument("--channels", type=int_at_least(1), default=lab.channels, help="conv: output channels")
+    conv.add_argument("--kernel-size", type=int_at_least(1), default=lab.kernel_size,
                       help="conv: kernel width < h1 ('same' zero padding, stride 1)")  # fmt: skip
     parser.add_argument(
         "--loss",
         choices=tuple(LOSSES),
-        default="mse",
+        default=lab.network.loss,
         help="mse (the lab's) or bce: cross-entropy from the logits (sigmoid output)",
     )
     optimizer = parser.add_argument_group("optimizer")
     optimizer.add_argument(
         "--optimizer",
         choices=tuple(OPTIMIZERS),
-        default="sgd",
+        default=lab.optimizer,
         help="sgd is the lab's plain gradient descent",
     )
     optimizer.add_argument(
         "--optimizer-impl",
-        choices=("optax", "manual"),
-        default="optax",
+        choices=tuple(OPTIMIZER_IMPLS),
+        default=lab.optimizer_impl,
         help="optax, or the hand-written twins of manual/optimizers.py",
     )
     defaults = HParams()
@@ -137,7 +145,7 @@ def build_parser() -> OneLineParser:
         default=defaults.weight_decay,
         help=f"adamw (default {defaults.weight_decay})",
     )
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=lab.dtype)
     parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -147,15 +155,11 @@ def config_from_args(args) -> TrainConfig:
     if len(args.hidden) > 2:
         raise UsageError(f"--hidden takes one or two widths, got {len(args.hidden)}")
     hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
-    if args.lr > float(np.finfo(args.dtype).max):
-        raise UsageError(f"--lr {args.lr} does not fit in {args.dtype}")
     try:
         return TrainConfig(
             epochs=args.epochs,
             hidden=hidden,
-            activation=args.activation,
-            output_activation=args.output_activation,
-            loss=args.loss,
+            network=Network(args.activation, args.output_activation, args.loss),
             model=args.model,
             channels=args.channels,
             kernel_size=args.kernel_size,
@@ -169,7 +173,17 @@ def config_from_args(args) -> TrainConfig:
 
 
 def hparams_from_args(args) -> HParams:
-    return HParams(**{name: getattr(args, name) for name in HParams._fields})
+    """The numeric hyper-parameters; without ``--lr``, the optimizer's own learning rate."""
+    lr = default_hparams(args.optimizer).lr if args.lr is None else args.lr
+    if lr > float(np.finfo(args.dtype).max):
+        raise UsageError(f"--lr {lr} does not fit in {args.dtype}")
+    return HParams(**{name: getattr(args, name) for name in HParams._fields if name != "lr"}, lr=lr)
+
+
+def describe_lr(args, hparams: HParams) -> str:
+    """``lr 1`` when given, ``lr 0.01 (adam's default)`` when the optimizer chose it."""
+    chosen = "" if args.lr is not None else f" ({args.optimizer}'s default)"
+    return f"lr {hparams.lr:g}{chosen}"
 
 
 def seed_table(runs: list[RunSummary]) -> str:
@@ -189,28 +203,29 @@ def describe_seeds(seeds: list[int]) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
 
 
-def describe(dataset: Dataset, config: TrainConfig, args, seeds: list[int]) -> str:
+def describe(dataset: Dataset, config: TrainConfig, args, hparams: HParams, seeds: list[int]) -> str:
     seed_text = describe_seeds(seeds)
     h1, h2 = config.hidden
     shape = f"hidden {h1}x{h2}"
     if config.model == "conv":
         shape = f"hidden {h1}, conv {config.channels}ch k={config.kernel_size}"
     return (
-        f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, {shape}, lr {args.lr}, "
-        f"{config.epochs} epochs, {config.activation}/{config.output_activation}, {config.loss}, "
+        f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, {shape}, {describe_lr(args, hparams)}, "
+        f"{config.epochs} epochs, {config.network.describe()}, "
         f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.dtype}"
     )
 
 
-def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -> dict:
+def train_dataset(dataset: Dataset, config: TrainConfig, hparams: HParams, args, start_progress) -> dict:
     """Train every seed on ``dataset``, print its lines, save its figures; its metrics record."""
     from twolayer_jax.plots import comparison_figure, learning_curve_figure
 
     seeds = list(range(args.seed, args.seed + args.seeds))
-    print(describe(dataset, config, args, seeds), flush=True)
+    print(describe(dataset, config, args, hparams, seeds), flush=True)
     progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
-    result = train_many(config, seed_keys(args.seed, args.seeds), hparams_from_args(args),
-                        dataset.x, dataset.y, progress=progress)  # fmt: skip
+    result = train_many(
+        config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
+    )
     runs = summarise(seeds, result)
     shown = representative_index(runs)
     run = runs[shown]
@@ -224,7 +239,8 @@ def train_dataset(dataset: Dataset, config: TrainConfig, args, start_progress) -
     print("\n".join(formats.training_lines(loss_history, args.print_every, run.diverged_at)))
     predicted = None
     if not run.diverged:
-        output = np.asarray(forward(select_run(result.params, shown), dataset.x.astype(config.dtype)))
+        params = select_run(result.params, shown)
+        output = np.asarray(forward(params, dataset.x.astype(config.dtype), config.network))
         print("\n".join(formats.prediction_lines(dataset.y, output)))
         predicted = np.asarray(predict_labels(output))
     print(formats.summary_line(run), flush=True)
@@ -252,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     use_every_cpu_core()
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
+    hparams = hparams_from_args(args)
     args.print_every = args.print_every or max(1, args.epochs // 10)
     writable_dir(args.out)
     if args.dtype == "float64":
@@ -266,12 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     with progress_bars(not args.no_progress) as start_progress:
         for dataset in datasets:
-            results[dataset.name] = train_dataset(dataset, config, args, start_progress)
+            results[dataset.name] = train_dataset(dataset, config, hparams, args, start_progress)
             print()
     run_settings = {"seeds": args.seeds, "seed": args.seed, "data_seed": args.data_seed,
                     "linear_points": args.linear_points}  # fmt: skip
     metrics = {
-        "config": dataclasses.asdict(config) | hparams_from_args(args)._asdict() | run_settings,
+        "config": dataclasses.asdict(config) | hparams._asdict() | run_settings,
         "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
         "device": str(jax.devices()[0].device_kind),
         "results": results,

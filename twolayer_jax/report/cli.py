@@ -19,36 +19,36 @@ import jax
 import numpy as np
 
 from twolayer_jax import formats
-from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, run_cli, writable_dir
-from twolayer_jax.data import Dataset, load_dataset
+from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, writable_dir
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
 from twolayer_jax.devices import platform, use_every_cpu_core
-from twolayer_jax.engine import TrainConfig, progress_total, select_run
+from twolayer_jax.many_runs import progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
+from twolayer_jax.network import Network
+from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
-from twolayer_jax.report_text import write_report
-from twolayer_jax.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
+from twolayer_jax.report.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
+from twolayer_jax.report.text import write_report
 from twolayer_jax.summary import representative_index
 
 DEFAULT_SEEDS = 32
-DEFAULT_EPOCHS = 5000
 QUICK_SEEDS = 4
 QUICK_EPOCHS = 200
-LAB_LR = 1.0
+LAB = TrainConfig()  # the lab's own settings
+LAB_LR = float(HParams().lr)
 LEARNING_RATES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # four decades and more
 HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; one program, padded to the largest
 # the all-linear network: stable below about 0.03, diverging within a few epochs above it
 NO_ACTIVATION_RATES = (0.001, 0.01, 0.03, 0.1, 1.0)
-# each optimizer at a common learning rate for it (not tuned per dataset); sgd is the lab's
-OPTIMIZER_RATES = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0.001,
-                   "adam": 0.01, "adamw": 0.01}  # fmt: skip
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")  # all with the lab's sgd, lr 1
 # a 1-D convolution over 32 first-layer features (a conv over 100 runs 3x slower than the dense net)
 CONV = {"hidden": (32, 32), "channels": 4, "kernel_size": 5}
-CONV_OPTIMIZERS = {"sgd": 1.0, "adam": 0.01}
+CONV_OPTIMIZERS = {name: OPTIMIZER_RATES[name] for name in ("sgd", "adam")}
 GRADCHECK_PROBLEMS = 2  # random problems per network: batch 1 and batch 7, non-square widths
 BOUNDARY_POINTS = 221  # grid points per axis of the decision-boundary heat maps
 BOUNDARY_MARGIN = 0.05
-DATASETS = ("linear", "xor")
+LINEAR_NETWORK = Network("identity", "identity")  # the lab's network without activation functions
 
 
 def build_parser() -> OneLineParser:
@@ -64,7 +64,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--seeds", type=int_at_least(1), default=None,
                         help=f"seeds per setting (default {DEFAULT_SEEDS})")  # fmt: skip
     parser.add_argument("--epochs", type=int_at_least(1), default=None,
-                        help=f"epochs per run (default {DEFAULT_EPOCHS})")  # fmt: skip
+                        help=f"epochs per run (default {LAB.epochs})")  # fmt: skip
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -101,7 +101,7 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
         padded = dataclasses.replace(base, hidden=(max(HIDDEN_UNITS),) * 2)
         width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS]
         experiments.append(Experiment("hidden_units", "", dataset, padded, width_cells, settings.seeds))
-        linear_net = dataclasses.replace(base, activation="identity", output_activation="identity")
+        linear_net = dataclasses.replace(base, network=LINEAR_NETWORK)
         rate_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in NO_ACTIVATION_RATES]
         experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, settings.seeds))
         for name, lr in OPTIMIZER_RATES.items():
@@ -111,7 +111,7 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
                     Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], extras)
                 )
         for name in ACTIVATIONS[1:]:  # sigmoid, likewise, is already trained
-            config = dataclasses.replace(base, activation=name)
+            config = dataclasses.replace(base, network=Network(name))
             experiments.append(
                 Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
             )
@@ -131,7 +131,7 @@ def boundary_grid(params, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """The network's output on a BOUNDARY_POINTS² grid over (a little more than) the unit square."""
     axis = boundary_axis()
     grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2).astype(config.dtype)
-    output = np.asarray(forward(params, grid, config.activation, config.output_activation))
+    output = np.asarray(forward(params, grid, config.network))
     return axis, output.reshape(BOUNDARY_POINTS, BOUNDARY_POINTS)
 
 
@@ -183,7 +183,7 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
     predicted, output_grid = None, None
     if not run.diverged:
         params = select_run(result.params, shown)
-        output = np.asarray(forward(params, dataset.x.astype(config.dtype))).ravel()
+        output = np.asarray(forward(params, dataset.x.astype(config.dtype), config.network)).ravel()
         record["predictions"] = [
             {"point": i, "target": float(t), "output": float(o)}
             for i, (t, o) in enumerate(zip(dataset.y.ravel(), output, strict=True))
@@ -205,11 +205,11 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
     return record
 
 
-def checked_networks() -> list[tuple[str, tuple[str, str, str]]]:
+def checked_networks() -> list[tuple[str, Network]]:
     """The networks this report trains: every hidden activation and the linear network (dense),
     and the conv model."""
-    dense = [("dense", (name, "sigmoid", "mse")) for name in ACTIVATIONS]
-    return [*dense, ("dense", ("identity", "identity", "mse")), ("conv", ("sigmoid", "sigmoid", "mse"))]
+    dense = [("dense", Network(name)) for name in ACTIVATIONS]
+    return [*dense, ("dense", LINEAR_NETWORK), ("conv", LAB.network)]
 
 
 def gradient_check() -> dict:
@@ -217,8 +217,9 @@ def gradient_check() -> dict:
     lab's network term by term, and the worst error of every network the report trains (the
     ``gradcheck`` CLI covers every network the registries know)."""
     from manual import backward_with_deltas
-    from twolayer_jax.gradcheck import make_problems, worst_case
-    from twolayer_jax.gradients import COLUMNS, TERM_NAMES, TOLERANCES, check_terms, passes
+    from twolayer_jax.checks.comparison import COLUMNS, TOLERANCES, check_terms, passes
+    from twolayer_jax.checks.gradcheck import make_problems, worst_case
+    from twolayer_jax.checks.terms import SYMBOLS
 
     tolerance = TOLERANCES["float64"]
     problems = dict(zip(("dense", "conv"), make_problems(GRADCHECK_PROBLEMS, 0, "float64")[:2], strict=True))
@@ -227,19 +228,20 @@ def gradient_check() -> dict:
     def worst_checks(model, network):
         return worst_case([check_terms(backward_with_deltas, p, network, tolerance) for p in problems[model]])
 
-    table = worst_checks("dense", ("sigmoid", "sigmoid", "mse"))
+    table = worst_checks("dense", LAB.network)
     summary = []
     for model, network in checked_networks():
         checks = worst_checks(model, network)
         worst = {c: max(check.errors.get(c, 0.0) for check in checks.values()) for c in COLUMNS}
         passed = all(passes(check, tolerance) for check in checks.values())
-        summary.append({"model": model, "network": "/".join(network), "worst": worst, "passes": passed})
+        names = f"{network.activation}/{network.output_activation}/{network.loss}"
+        summary.append({"model": model, "network": names, "worst": worst, "passes": passed})
     return {
         "problems": description,
         "tolerance": tolerance._asdict(),
         "columns": list(COLUMNS),
         "lab_network": [
-            {"term": TERM_NAMES[name], "errors": check.errors, "passes": passes(check, tolerance)}
+            {"term": SYMBOLS[name], "errors": check.errors, "passes": passes(check, tolerance)}
             for name, check in table.items()
         ],
         "networks": summary,
@@ -310,7 +312,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
 
 def settings_from_args(args) -> Settings:
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS)
+    epochs = args.epochs or (QUICK_EPOCHS if args.quick else LAB.epochs)
     return Settings(seeds, max(1, seeds // 2), epochs, args.dtype)
 
 
@@ -340,7 +342,7 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
     output = None
     title = f"{xor.name} without activations: every rate diverged"
     if cell is not None:
-        linear_net = TrainConfig(activation="identity", output_activation="identity")
+        linear_net = TrainConfig(network=LINEAR_NETWORK)
         _, output = boundary_grid(select_run(stable.results[cell].params, 0), linear_net)
         title = (
             f"{xor.name} without activations (seed 0, lr {stable.cells[cell].label}):\n"
@@ -358,7 +360,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     seeds = results["settings"]["seeds"]
     lr_grids = grids["learning_rate"]
     files = {"sigmoid": save(sigmoid_figure(), out, "sigmoid.png")}
-    title = f"Plain gradient descent, sigmoid, 100 hidden units: {seeds} seeds per rate"
+    title = f"Plain gradient descent, sigmoid, {LAB.hidden[0]} hidden units: {seeds} seeds per rate"
     outcomes = {name: grid.outcomes for name, grid in lr_grids.items()}
     files["learning_rate"] = save(
         sweep_figure(list(LEARNING_RATES), outcomes, "learning rate", title, 10), out, "learning_rate.png"
@@ -420,7 +422,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
         "settings": dataclasses.asdict(settings)
         | {
             "lab_lr": LAB_LR,
-            "hidden": [100, 100],
+            "hidden": list(LAB.hidden),
             "inputs": 2,
             "outputs": 1,
             "threshold": 0.5,
@@ -452,7 +454,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
 def lr_config(settings: Settings) -> TrainConfig:
     """The lab's network, trained on the hand-written gradients of ``manual/`` (the same numbers as
     ``jax.grad``'s to rounding, tested, and faster to run)."""
-    return TrainConfig(epochs=settings.epochs, dtype=settings.dtype, grad="manual")
+    return dataclasses.replace(LAB, epochs=settings.epochs, dtype=settings.dtype, grad="manual")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -466,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
 
     settings = settings_from_args(args)
-    datasets = [load_dataset(name, jax.random.key(0), 100) for name in DATASETS]
+    datasets = [load_dataset(name, jax.random.key(0)) for name in DATASET_NAMES]
     experiments = plan(settings, datasets)
     devices = f"{jax.device_count()} {platform()} device(s)"
     print(f"report: {len(experiments)} grids, {settings.seeds} seeds per setting, {settings.epochs} epochs, "
@@ -492,7 +494,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}/REPORT.md, results.json and {len(results['files'])} figures "
           f"in {results['run']['total_seconds']} s")  # fmt: skip
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main, None, "python -m twolayer_jax.report"))

@@ -12,8 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from twolayer_jax.config import TrainConfig
 from twolayer_jax.data import Dataset
-from twolayer_jax.engine import TrainConfig, TrainResult, seed_keys, train_many
+from twolayer_jax.many_runs import seed_keys, train_many
+from twolayer_jax.one_run import TrainResult
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import RunSummary, summarise
 

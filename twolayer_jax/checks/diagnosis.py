@@ -12,20 +12,11 @@ from collections.abc import Callable
 import numpy as np
 
 from manual.derivatives import DERIVATIVES, mse_gradient
-from twolayer_jax.activations import get_activation, hidden_activations, parse_activation
-from twolayer_jax.gradients import relative_error
+from twolayer_jax.activations import get_activation, parse_activation
+from twolayer_jax.checks.comparison import relative_error
+from twolayer_jax.checks.terms import BACKWARD_ORDER, EQUATIONS, SYMBOLS
+from twolayer_jax.network import Network
 
-# backward order, as LAB.md derives them; deltas first within each layer
-BACKWARD_ORDER = ("delta3", "W3", "b3", "delta2", "W2", "b2", "delta1", "W1", "b1")
-PRETTY = {"W1": "∂W1", "b1": "∂b1", "W2": "∂W2", "b2": "∂b2", "W3": "∂W3", "b3": "∂b3",
-          "delta1": "δ1", "delta2": "δ2", "delta3": "δ3"}  # fmt: skip
-EQUATIONS = {
-    "delta3": "δ3 = ∂L/∂y ⊙ σ'(x3) with ∂L/∂y = (2/n)(y − ŷ)",
-    "delta2": "δ2 = (δ3·W3ᵀ) ⊙ σ'(x2)",
-    "delta1": "δ1 = (δ2·W2ᵀ) ⊙ σ'(x1)",
-    "W3": "∂W3 = z2ᵀ·δ3", "W2": "∂W2 = z1ᵀ·δ2", "W1": "∂W1 = xᵀ·δ1",
-    "b3": "∂b3 = Σ_rows δ3", "b2": "∂b2 = Σ_rows δ2", "b1": "∂b1 = Σ_rows δ1",
-}  # fmt: skip
 # relative error under which a learner's tensor counts as right: float64 gives ≈ 1e-15, a real
 # mistake ≳ 1e-2; between FLOAT32_LEVEL and RIGHT the numbers are right but computed in float32
 RIGHT = 1e-6
@@ -181,13 +172,13 @@ HYPOTHESES = (
 
 
 def lab_backward(
-    params: dict, x: np.ndarray, y: np.ndarray, activation: str, output_activation: str, mistake: Mistake
+    params: dict, x: np.ndarray, y: np.ndarray, network: Network, mistake: Mistake
 ) -> dict[str, np.ndarray]:
-    """LAB.md's forward and backward pass in NumPy float64, with ``mistake``'s switches applied:
-    the six gradients and the three deltas."""
-    first, second = hidden_activations(activation)
+    """LAB.md's forward and backward pass of ``network`` (trained on MSE) in NumPy float64, with
+    ``mistake``'s switches applied: the six gradients and the three deltas."""
+    first, second = network.hidden
     hidden = {1: get_activation(first), 2: get_activation(second)}
-    output = get_activation(output_activation)
+    output = network.output_function()
     cache = {"x": x}
     cache["x1"] = x @ params["W1"] + params["b1"]
     cache["z1"] = np.asarray(hidden[1](cache["x1"]))
@@ -195,7 +186,7 @@ def lab_backward(
     cache["z2"] = np.asarray(hidden[2](cache["x2"]))
     cache["x3"] = cache["z2"] @ params["W3"] + params["b3"]
     cache["z3"] = np.asarray(output(cache["x3"]))
-    names = {1: first, 2: second, 3: output_activation}
+    names = {1: first, 2: second, 3: network.output_activation}
     layer_input = {1: "x", 2: "z1", 3: "z2"}
 
     def sigma_prime(layer: int) -> np.ndarray:
@@ -241,7 +232,7 @@ def localise(wrong: set[str], returned: set[str]) -> str:
     if term is None:
         return ""
     layer = term[-1]
-    right_before = [PRETTY[t] for t in BACKWARD_ORDER[: BACKWARD_ORDER.index(term)] if t in returned]
+    right_before = [SYMBOLS[t] for t in BACKWARD_ORDER[: BACKWARD_ORDER.index(term)] if t in returned]
     prefix = ""
     if right_before:
         listed = (
@@ -252,15 +243,15 @@ def localise(wrong: set[str], returned: set[str]) -> str:
         prefix = f"{listed} {'are' if len(right_before) > 1 else 'is'} right, "
     weight, bias, delta = f"W{layer}", f"b{layer}", f"delta{layer}"
     if term == delta:
-        return f"{prefix}{PRETTY[delta]} is wrong: the error is in {EQUATIONS[delta]}"
+        return f"{prefix}{SYMBOLS[delta]} is wrong: the error is in {EQUATIONS[delta]}"
     if delta in returned:  # δk was checked and is right, so the error is in this very product
-        return f"{prefix}{PRETTY[term]} is wrong: the error is in {EQUATIONS[term]}"
+        return f"{prefix}{SYMBOLS[term]} is wrong: the error is in {EQUATIONS[term]}"
     if weight in wrong and bias in wrong:
-        return f"{prefix}{PRETTY[weight]} and {PRETTY[bias]} are wrong: the error is in {EQUATIONS[delta]}"
+        return f"{prefix}{SYMBOLS[weight]} and {SYMBOLS[bias]} are wrong: the error is in {EQUATIONS[delta]}"
     # only one of the pair is wrong: the other uses the same δk and is right, so δk is right
     other = bias if term == weight else weight
     return (
-        f"{prefix}{PRETTY[term]} is wrong; {PRETTY[other]} uses the same {PRETTY[delta]} and is right, "
+        f"{prefix}{SYMBOLS[term]} is wrong; {SYMBOLS[other]} uses the same {SYMBOLS[delta]} and is right, "
         f"so the error is in {EQUATIONS[term]}"
     )
 
@@ -270,8 +261,7 @@ def matching_hypotheses(
     problems: list[dict[str, np.ndarray]],
     references: list[dict[str, np.ndarray]],
     wrong: set[str],
-    activation: str,
-    output_activation: str,
+    network: Network,
 ) -> list[Hypothesis]:
     """The known mistakes that reproduce the learner's numbers on every problem.
 
@@ -290,9 +280,7 @@ def matching_hypotheses(
     for hypothesis in HYPOTHESES:
         try:
             mistake = hypothesis.mistake
-            variants = [
-                lab_backward(p, p["x"], p["y"], activation, output_activation, mistake) for p in problems
-            ]
+            variants = [lab_backward(p, p["x"], p["y"], network, mistake) for p in problems]
         except ValueError:  # the mistake cannot even run on these shapes, so it is not what happened
             continue
         pairs = list(zip(learner, variants, strict=True))

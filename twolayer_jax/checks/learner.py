@@ -1,7 +1,7 @@
 """Running a learner's own ``backward(params, x, y)`` in the sandbox and reading back what it
 returned, trusting nothing the child wrote.
 
-The child (:mod:`twolayer_jax.learner_harness`) runs the learner's code in its own process, so
+The child (:mod:`twolayer_jax.checks.learner_harness`) runs the learner's code in its own process, so
 anything the harness can write, the learner's code can write too. This side therefore reads every
 problem's every tensor itself, as plain float64 arrays from files it checks before opening, and
 takes the child's status only to *describe* a failure, in words this module writes: an exception
@@ -23,11 +23,10 @@ import numpy as np
 
 import manual
 import twolayer_jax
-from twolayer_jax import learner_harness
-from twolayer_jax.sandbox import Isolation, Limits, read_untrusted, run_contained, working_folder
+from twolayer_jax.checks import learner_harness
+from twolayer_jax.checks.sandbox import Isolation, Limits, read_untrusted, run_contained, working_folder
+from twolayer_jax.checks.terms import DELTA_KEYS, PARAM_KEYS
 
-PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
-DELTA_KEYS = ("delta1", "delta2", "delta3")
 # the answer key (this project) and autodiff: a submission that imports them proves nothing.
 # Each name --allow-import takes, and the top-level packages it stands for.
 FORBIDDEN_IMPORTS = {"jax": ("jax", "jaxlib"), "torch": ("torch",), "tensorflow": ("tensorflow",),

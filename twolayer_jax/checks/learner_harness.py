@@ -1,6 +1,6 @@
 """The child's side of the checker: load a learner's function, call it on each problem, save what
 it returned. Run as a script (``python -I learner_harness.py CONFIG``) inside the sandbox of
-:mod:`twolayer_jax.sandbox`; it imports only the standard library and NumPy, never this project, so
+:mod:`twolayer_jax.checks.sandbox`; it imports only the standard library and NumPy, never this project, so
 the project is not in ``sys.modules`` for the learner's code to reach.
 
 Nothing written here is trusted. The learner's code runs in this very process and can overwrite

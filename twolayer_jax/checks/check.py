@@ -1,0 +1,407 @@
+"""``python -m twolayer_jax.check``: check a learner's own NumPy backward pass and say what is wrong.
+
+The contract: a file (or ``module:function``) defining ``backward(params, x, y)`` for the lab's
+network. ``params`` is a dict of NumPy float64 arrays ``W1, b1, W2, b2, W3, b3`` of shapes (2, h1),
+(h1,), (h1, h2), (h2,), (h2, 1), (1,); ``x`` is (n, 2), ``y`` is (n, 1), the 0/1 labels. It returns a
+dict of NumPy arrays with the same keys: the gradients of L = mean((y_pred − y)²). It may also
+return ``delta1, delta2, delta3`` (δk = ∂L/∂xk, shapes (n, h1), (n, h2), (n, 1)); then the wrong
+term is pinned exactly. ``--template`` prints a file to start from.
+
+The function runs contained (:mod:`twolayer_jax.checks.sandbox`) under a timeout, on several random
+problems (batch sizes from 1 to the lab's 100, square and non-square widths up to the lab's 100),
+and this process alone judges every tensor it returned against the lab's backward pass in NumPy
+float64 (which the tests hold to ``jax.grad``).
+
+Exit codes: 0 every tensor right; 1 gradeable and wrong (a wrong value, shape or dtype, a NaN or
+inf, a missing tensor, or a problem it raised on); 2 nothing could be graded (no such file or
+function, a syntax error, a forbidden import, raised, crashed or timed out on every problem, not
+a dict on any), or bad usage.
+"""
+
+import ast
+import dataclasses
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from twolayer_jax.checks.comparison import parameter_scale, relative_error
+from twolayer_jax.checks.diagnosis import (
+    DELTAS_CONTRADICT_GRADIENTS,
+    RIGHT,
+    Mistake,
+    first_wrong,
+    lab_backward,
+    localise,
+    matching_hypotheses,
+    precision_hint,
+)
+from twolayer_jax.checks.learner import (
+    FORBIDDEN_IMPORTS,
+    Call,
+    LearnerRun,
+    parse_target,
+    printable,
+    run_learner,
+)
+from twolayer_jax.checks.sandbox import Isolation, Limits, choose_isolation
+from twolayer_jax.checks.terms import BACKWARD_ORDER, DELTA_KEYS, PARAM_KEYS, SYMBOLS
+from twolayer_jax.cli import (
+    OneLineParser,
+    UsageError,
+    add_activation_flags,
+    int_at_least,
+    positive_float,
+    progress_bars,
+    writable_file,
+    write_atomically,
+)
+from twolayer_jax.model import layer_shapes
+from twolayer_jax.network import Network
+
+# (batch size, (h1, h2)): batch 1, square widths (where a mixed-up layer still runs), non-square
+# ones in both orders (where a missing transpose cannot hide), and the lab's own sizes (21 and
+# 100 points, 100 units); never n = 2, where 2/n = 1
+PROBLEM_SHAPES = ((1, (4, 4)), (5, (6, 6)), (16, (3, 5)), (7, (5, 3)), (3, (8, 2)), (21, (100, 100)),
+                  (100, (100, 40)))  # fmt: skip
+RIGHT_EXIT, WRONG_EXIT, ERROR_EXIT = 0, 1, 2
+VERDICTS = {RIGHT_EXIT: "right", WRONG_EXIT: "wrong", ERROR_EXIT: "error"}
+
+
+@dataclasses.dataclass
+class Report:
+    target: str
+    exit_code: int
+    reason: str = ""  # one line, in the checker's words only, for anything but "right"
+    errors: dict[str, float] = dataclasses.field(default_factory=dict)  # worst relative error
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)  # why a term is wrong beyond its number
+    localisation: str = ""
+    hints: list[str] = dataclasses.field(default_factory=list)
+    remarks: list[str] = dataclasses.field(default_factory=list)  # facts that change no verdict
+    learner_text: str = ""  # the submission's own traceback or output, shown under a label
+    isolation: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.exit_code]
+
+
+def draw_problem(rng: np.random.Generator, n: int, hidden: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Random weights (scaled by fan-in), non-zero biases, inputs and 0/1 labels, float64."""
+    params = {name: rng.standard_normal(shape) * parameter_scale(name, shape)
+              for name, shape in layer_shapes(hidden).items()}  # fmt: skip
+    x = rng.standard_normal((n, 2))
+    return params | {"x": x, "y": (rng.standard_normal((n, 1)) > 0).astype(np.float64)}
+
+
+def make_problems(seed: int) -> list[dict[str, np.ndarray]]:
+    """The random problems, as the NumPy dicts the learner's function receives (plus x and y)."""
+    rng = np.random.default_rng(seed)
+    return [draw_problem(rng, n, hidden) for n, hidden in PROBLEM_SHAPES]
+
+
+def reference_terms(problem: dict, network: Network) -> dict[str, np.ndarray]:
+    """The six gradients and three deltas of the lab's backward pass in NumPy float64 (no
+    compiled program per shape; the tests hold it to ``jax.grad`` on every problem shape)."""
+    params = {k: problem[k] for k in PARAM_KEYS}
+    return lab_backward(params, problem["x"], problem["y"], network, Mistake())
+
+
+def describe_problem(problem: dict) -> str:
+    return f"batch {len(problem['x'])}, widths {problem['W2'].shape[0]}x{problem['W2'].shape[1]}"
+
+
+def judge_term(term: str, calls: list[Call], problems: list, references: list) -> tuple[float, str]:
+    """The worst relative error of one term over the problems that returned a dict, and, when the
+    term is unusable somewhere, why (the first such problem's reason)."""
+    worst, note, missing = 0.0, "", 0
+    for call, problem, reference in zip(calls, problems, references, strict=True):
+        value, expected = call.arrays.get(term), reference[term]
+        if value is None:
+            missing += 1
+            note = note or call.notes.get(term, "")
+            worst = np.inf
+        elif value.shape != expected.shape:
+            note = (
+                note or f"has shape {value.shape}, expected {expected.shape} (on {describe_problem(problem)})"
+            )
+            worst = np.inf
+        elif not np.isfinite(value).all():
+            note = note or f"contains NaN or inf (on {describe_problem(problem)})"
+            worst = np.inf
+        else:
+            worst = max(worst, relative_error(value, expected))  # never NaN: see relative_error
+    if missing and not note:
+        note = f"not returned (on {missing} of {len(calls)} problems)"
+    return worst, note
+
+
+def judged_terms(calls: list[Call]) -> list[str]:
+    """The six gradients always; a delta once it is returned on any problem."""
+    deltas = [d for d in DELTA_KEYS if any(d in c.arrays or d in c.notes for c in calls)]
+    return [t for t in BACKWARD_ORDER if t in PARAM_KEYS or t in deltas]
+
+
+def failed_calls_line(run: LearnerRun, problems: list) -> str:
+    failed = [(i, c) for i, c in enumerate(run.calls) if c.failure]
+    if not failed:
+        return ""
+    i, call = failed[0]
+    return (
+        f"{call.failure} on {len(failed)} of {len(problems)} problems (e.g. {describe_problem(problems[i])})"
+    )
+
+
+def grade(run: LearnerRun, problems: list, references: list, args) -> Report:
+    """Everything about one submission, from what this process read back of its run."""
+    if run.failure:
+        return Report("", ERROR_EXIT, f"could not run it: {run.failure}", learner_text=run.learner_text)
+    done = [i for i, c in enumerate(run.calls) if not c.failure]
+    if not done:
+        call = run.calls[0]
+        every = f"{call.failure} on every problem"
+        return Report("", ERROR_EXIT, f"could not grade it: {every}", learner_text=call.learner_text)
+    calls = [run.calls[i] for i in done]
+    solved, answers = [problems[i] for i in done], [references[i] for i in done]
+    terms = judged_terms(calls)
+    judged = {t: judge_term(t, calls, solved, answers) for t in terms}
+    errors = {t: error for t, (error, _) in judged.items()}
+    notes = {t: note for t, (_, note) in judged.items() if note}
+    wrong = {t for t, error in errors.items() if not error <= RIGHT}
+    failures = failed_calls_line(run, problems)
+    report = Report("", WRONG_EXIT if wrong or failures else RIGHT_EXIT, errors=errors, notes=notes)
+    report.learner_text = next((c.learner_text for c in run.calls if c.learner_text), "")
+    extra = sorted({key for c in calls for key in c.extra_keys})
+    if extra:
+        report.remarks.append(f"the returned dict also has {', '.join(extra)}, which the contract does not "
+                              f"name (allowed: {', '.join(PARAM_KEYS + DELTA_KEYS)}): ignored")  # fmt: skip
+    if wrong:
+        present = [t for t in terms if all(t in c.arrays for c in calls)]
+        learner = [{t: c.arrays[t] for t in present} for c in calls]
+        report.localisation = localise(wrong, set(present))
+        report.hints = diagnose(learner, solved, answers, wrong, errors, args)
+        first = first_wrong(wrong)
+        report.reason = f"{SYMBOLS[first]} {notes[first]}" if first in notes else f"{SYMBOLS[first]} is wrong"
+    if failures:
+        report.reason = f"{report.reason}; {failures}" if report.reason else failures
+    return report
+
+
+def diagnose(learner: list, problems: list, references: list, wrong: set, errors: dict, args) -> list[str]:
+    if wrong <= set(DELTA_KEYS) and all(errors[t] <= RIGHT for t in PARAM_KEYS):
+        return [DELTAS_CONTRADICT_GRADIENTS]
+    comparable = wrong & set(learner[0])
+    fits = matching_hypotheses(learner, problems, references, comparable, args.network) if comparable else []
+    hints = [h.hint for h in fits]
+    precision = precision_hint(learner, errors)
+    return [*hints, precision] if precision else hints
+
+
+def check_target(target: str, problems: list, references: list, args, isolation: Isolation) -> Report:
+    """Run, read back, compare, localise, diagnose: everything about one submission."""
+    limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
+    forbidden = tuple(name for name in FORBIDDEN_IMPORTS if name not in args.allow_import)
+    run = run_learner(parse_target(target), problems, limits, isolation, forbidden)
+    report = grade(run, problems, references, args)
+    report.target, report.isolation = target, isolation.description
+    return report
+
+
+def learner_block(text: str) -> list[str]:
+    """The submission's own text, each line behind a bar so that none can pose as the checker's."""
+    lines = printable(text.rstrip()).splitlines()[-60:]
+    if not lines:
+        return []
+    return ["the submission's own output (not the checker's):", *(f"  | {line}" for line in lines)]
+
+
+def report_lines(report: Report) -> list[str]:
+    lines = []
+    if report.errors:
+        lines.append("term  relative error  verdict")
+        for term in BACKWARD_ORDER:
+            if term in report.errors:
+                error = report.errors[term]
+                shown = f"{error:.1e}" if np.isfinite(error) else "-"
+                verdict = "right" if error <= RIGHT else "WRONG"
+                note = f": {report.notes[term]}" if term in report.notes else ""
+                lines.append(f"{SYMBOLS[term]:<4}  {shown:>14}  {verdict}{note}")
+            elif term.startswith("delta"):
+                lines.append(f"{SYMBOLS[term]:<4}  {'not returned':>14}")
+    if report.localisation:
+        lines.append(f"where: {report.localisation}")
+    if report.localisation:
+        lines += [f"hint: {hint}" for hint in report.hints] or [
+            "hint: none of the known mistakes fits these numbers (an unrecognised error)"
+        ]
+    lines += [f"note: {remark}" for remark in report.remarks]
+    lines += learner_block(report.learner_text)
+    summary = {RIGHT_EXIT: f"RIGHT: every gradient matches the lab's backward pass (float64) on all "
+                           f"{len(PROBLEM_SHAPES)} problems",
+               WRONG_EXIT: f"WRONG: {report.reason}", ERROR_EXIT: f"ERROR: {report.reason}"}  # fmt: skip
+    lines.append(summary[report.exit_code])
+    return lines
+
+
+def json_record(report: Report) -> dict:
+    """A report as JSON: an error too large to be finite (a wrong shape, a NaN) becomes null."""
+    errors = {SYMBOLS[t]: (e if np.isfinite(e) else None) for t, e in report.errors.items()}
+    notes = {SYMBOLS[t]: note for t, note in report.notes.items()}
+    record = dataclasses.asdict(report) | {"verdict": report.verdict, "errors": errors, "notes": notes}
+    return record | {
+        "target": printable(report.target, False),
+        "learner_text": printable(report.learner_text),
+    }
+
+
+def names_bound(node: ast.AST) -> set[str]:
+    """The names one statement binds in its module's namespace."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def defines_at_top_level(source: str, name: str) -> bool | None:
+    """Whether a module defines ``name`` at its top level (including inside if/try/with blocks),
+    read without running it; None when it does not parse."""
+    try:
+        statements = list(ast.parse(source).body)
+    except (SyntaxError, ValueError):
+        return None
+    while statements:
+        node = statements.pop()
+        if name in names_bound(node):
+            return True
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            statements += [n for n in getattr(node, block, []) if isinstance(n, ast.stmt | ast.excepthandler)]
+    return False
+
+
+def why_skipped(path: Path, function: str) -> str:
+    """Why a file of a folder is not a submission to grade ("" when it is one)."""
+    if path.is_symlink() and not path.exists():
+        return "a broken link"
+    if path.is_dir():
+        return "a folder, not a file"
+    if not path.is_file():
+        return "not a regular file"
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""  # graded, and the run says what is wrong with it
+    defines = defines_at_top_level(source, function)
+    return "" if defines is None or defines else f"defines no function {function!r} (a helper module?)"
+
+
+def targets_from(paths: list[str], function: str = "backward") -> tuple[list[str], list[tuple[str, str]]]:
+    """Files as given, folders as their ``*.py`` files that define the function (the others are
+    returned as skipped, with why), ``module:function`` as is."""
+    targets, skipped = [], []
+    for path in paths:
+        if Path(path).is_dir():
+            found = sorted(Path(path).glob("*.py"))
+            if not found:
+                raise UsageError(f"no .py files in folder {path!r}")
+            for file in found:
+                why = why_skipped(file, function)
+                (skipped.append((str(file), why)) if why else targets.append(str(file)))
+        else:
+            targets.append(path)
+    return targets, skipped
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="python -m twolayer_jax.check",
+        description="Check a learner's own NumPy backward pass and say which term is wrong.",
+    )
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="FILE_OR_DIR",
+        help="file.py, file.py:function, module:function, or a folder of .py files",
+    )
+    parser.add_argument("--template", action="store_true", help="print a backward-pass file to start from")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write one record per submission")
+    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per submission")
+    parser.add_argument("--memory-limit", type=int_at_least(64), default=2048, metavar="MIB",
+                        help="address space a submission may use, in MiB (default 2048)")  # fmt: skip
+    parser.add_argument("--allow-import", action="append", default=[], choices=FORBIDDEN_IMPORTS,
+                        metavar="NAME", help="let submissions import NAME, one of "
+                        f"{', '.join(FORBIDDEN_IMPORTS)} (forbidden by default; repeatable)")  # fmt: skip
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random problems")
+    add_activation_flags(parser, "the hidden layers' activation the learner implemented")
+    return parser
+
+
+def network_from(args) -> Network:
+    """The network the learner implemented, from its two activation flags (the loss is the lab's)."""
+    try:
+        return Network(args.activation, args.output_activation)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def grade_all(targets: list[str], args, isolation: Isolation) -> list[Report]:
+    """One report per target; a checker failure on one never stops the others."""
+    jax.config.update("jax_enable_x64", True)
+    problems = make_problems(args.seed)
+    references = [reference_terms(p, args.network) for p in problems]
+    reports = []
+    with progress_bars(len(targets) > 1) as start:
+        advance = start("checking submissions", len(targets)) or (lambda done: None)
+        for done, target in enumerate(targets, start=1):
+            try:
+                reports.append(check_target(target, problems, references, args, isolation))
+            except Exception as error:  # a checker bug must not stop the grading of the others
+                reason = f"the checker failed on it ({type(error).__name__}); please report this"
+                reports.append(Report(target, ERROR_EXIT, reason, isolation=isolation.description))
+            advance(done)
+    return reports
+
+
+def print_reports(reports: list[Report], skipped: list[tuple[str, str]], isolation: Isolation) -> None:
+    many = len(reports) + len(skipped) > 1
+    for report in reports:
+        if many:
+            print(f"== {printable(report.target, False)}")
+        print("\n".join(report_lines(report)))
+    for path, why in skipped:
+        print(f"== {printable(path, False)}\nskipped: {why}")
+    if many:
+        counts = {v: sum(r.verdict == v for r in reports) for v in VERDICTS.values()}
+        print(f"\n{len(reports)} submissions: {counts['right']} right, {counts['wrong']} wrong, "
+              f"{counts['error']} could not be graded; {len(skipped)} files skipped")  # fmt: skip
+    if not isolation.shields_the_checker:
+        print(f"note: the submissions ran as {isolation.description}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.network = network_from(args)
+    if args.template:
+        print(files("twolayer_jax.checks").joinpath("backward_template.py").read_text(), end="")
+        return 0
+    if not args.targets:
+        raise UsageError("give a file, module:function or folder to check (or --template)")
+    targets, skipped = targets_from(args.targets)
+    if not targets:
+        raise UsageError("no file to grade: every .py file was skipped (" + "; ".join(
+            f"{Path(p).name}: {why}" for p, why in skipped[:3]) + ")")  # fmt: skip
+    if args.json:
+        writable_file(args.json)
+    isolation = choose_isolation()
+    reports = grade_all(targets, args, isolation)
+    print_reports(reports, skipped, isolation)
+    if args.json:
+        records = [json_record(r) for r in reports]
+        records += [
+            {"target": printable(p, False), "verdict": "skipped", "reason": why} for p, why in skipped
+        ]
+        write_atomically(args.json, json.dumps(records, indent=2) + "\n")
+    return max(r.exit_code for r in reports)
