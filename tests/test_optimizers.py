@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manual import optimizers as manual_optimizers
 from twolayer_jax import data
@@ -58,14 +60,42 @@ def test_a_planted_bias_correction_mistake_is_caught():
     params = init_params(jax.random.key(0), (4, 4), jnp.float64)
     theirs = OPTIMIZERS["adam"](HPARAMS)
     state_theirs = theirs.init(params)
-    state_mine = manual_optimizers.adam_init(params)
+    mine = manual_optimizers.adam(HPARAMS)
+    state_mine = mine.init(params)
     grads = next(gradient_stream(params, 2, jax.random.key(2)))
-    direction, _ = manual_optimizers.adam_direction(
-        grads, state_mine._replace(count=state_mine.count + 1), HPARAMS
-    )
-    wrong = jax.tree.map(lambda d: -HPARAMS.lr * d, direction)
+    wrong, _ = mine.update(grads, state_mine._replace(count=state_mine.count + 1), params)
     right, _ = theirs.update(grads, state_theirs, params)
     assert relative_error(wrong["W2"], right["W2"]) > 1e-2
+
+
+# what each optimizer steps along, read off the lab's formulas rather than its factories
+DIRECTIONS = {
+    "sgd": manual_optimizers.gradient,
+    "momentum": manual_optimizers.velocity,
+    "nesterov": lambda h: manual_optimizers.velocity(h, nesterov=True),
+    "adagrad": manual_optimizers.adagrad_direction,
+    "rmsprop": manual_optimizers.rmsprop_direction,
+    "adam": manual_optimizers.adam_direction,
+    "adamw": manual_optimizers.adamw_direction,
+}
+
+
+@settings(max_examples=10)  # eager steps on small trees: each example is cheap, seven names
+@given(lr=st.floats(1e-4, 10.0))
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_manual_optimizer_steps_by_minus_lr_times_its_direction(name, lr):
+    """Every update is −lr·u, with u the direction alone, built here with another lr: so no
+    direction reads lr, and the step is the same for all. Eager, so equal to the last bit."""
+    params = init_params(jax.random.key(0), (5, 3), jnp.float64)
+    optimizer = manual_optimizers.OPTIMIZERS[name](HPARAMS._replace(lr=lr))
+    direction = DIRECTIONS[name](HPARAMS)
+    state, direction_state = optimizer.init(params), direction.init(params)
+    for grads in gradient_stream(params, 3, jax.random.key(3)):
+        updates, state = optimizer.update(grads, state, params)
+        u, direction_state = direction.update(grads, direction_state, params)
+        chex.assert_trees_all_equal(updates, jax.tree.map(lambda u: -lr * u, u))
+        chex.assert_trees_all_equal(state, direction_state)  # the step keeps no state of its own
+        params = optax.apply_updates(params, updates)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
