@@ -13,19 +13,18 @@ import numpy as np
 import pytest
 
 from benchmarks import numpy_reference
-from benchmarks.throughput import (
+from benchmarks.measure import (
     Contender,
     ceiling_flops,
     default_seeds,
     flops_per_seed_epoch,
     jax_peak_size,
-    main,
     other_gradient,
     peak_records,
     race,
-    section,
-    with_section,
 )
+from benchmarks.report import section, with_section
+from benchmarks.throughput import main
 from twolayer_jax import data
 from twolayer_jax.engine import (
     CPU_CHUNK_SIZE,
@@ -204,6 +203,15 @@ def test_writing_one_devices_section_keeps_the_others():
     assert "old format" not in with_section("# Throughput\n\nold format\n", cpu)
     # two sections of one kind (a hand edit) become the one new section
     assert with_section(cpu + "\n" + cpu, cpu).count("## On CPU") == 1
+
+
+def test_the_report_reads_records_and_imports_no_measuring():
+    """The report is built from plain records alone (results.json and its meta file), so it
+    imports neither the measuring module nor JAX; only the CLI composes the two."""
+    ours = "m.split('.')[0] in ('benchmarks', 'jax', 'twolayer_jax')"
+    probe = f"import sys, benchmarks.report; print(*sorted(m for m in sys.modules if {ours}))"
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["benchmarks", "benchmarks.report"]
 
 
 def free_port() -> int:
