@@ -6,7 +6,7 @@ devices, and ``process_allgather`` brings the histories back. Launch one process
 several on one machine, as the tests do), the same command on each but for ``--process-id``:
 
     python -m benchmarks.distributed --coordinator HOST0:12355 --processes N --process-id I \\
-        --seeds 4096 --dataset xor --epochs 5000 --out results.npz
+        --seeds 4096 --dataset xor_easy --epochs 5000 --out results.npz
 
 HOST0 is the machine of process 0, which writes ``--out``. On a GPU/TPU cluster drop
 ``--cpu-devices``; JAX then uses each host's accelerators. Under SLURM or Open MPI,
@@ -16,6 +16,8 @@ HOST0 is the machine of process 0, which writes ``--out``. On a GPU/TPU cluster 
 import sys
 
 from twolayer_jax.cli import OneLineParser, int_at_least, run_cli
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.data import DATASET_NAMES, XOR_EASY
 
 
 def build_parser() -> OneLineParser:
@@ -25,9 +27,9 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--process-id", type=int_at_least(0), required=True)
     parser.add_argument("--cpu-devices", type=int_at_least(1), default=None, help="CPU devices per process")
     parser.add_argument("--seeds", type=int_at_least(1), default=8)
-    parser.add_argument("--dataset", choices=("linear", "xor"), default="xor")
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default=XOR_EASY)
     parser.add_argument("--epochs", type=int_at_least(1), default=100)
-    parser.add_argument("--hidden", type=int_at_least(1), default=100)
+    parser.add_argument("--hidden", type=int_at_least(1), default=TrainConfig().hidden[0])
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--out", required=True, help="where process 0 writes the gathered .npz")
     return parser
@@ -46,13 +48,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     from jax.experimental import multihost_utils
-    from twolayer_jax.engine import HParams, TrainConfig, seed_keys, train_many
 
     from twolayer_jax.data import load_dataset
+    from twolayer_jax.many_runs import seed_keys, train_many
+    from twolayer_jax.optimizers import HParams
 
-    dataset = load_dataset(args.dataset, jax.random.key(0), 100)
+    dataset = load_dataset(args.dataset, jax.random.key(0))
     config = TrainConfig(epochs=args.epochs, hidden=(args.hidden, args.hidden), dtype=args.dtype)
-    result = train_many(config, seed_keys(0, args.seeds), HParams(lr=1.0), dataset.x, dataset.y)
+    result = train_many(config, seed_keys(0, args.seeds), HParams(), dataset.x, dataset.y)
     loss = multihost_utils.process_allgather(result.loss, tiled=True)
     accuracy = multihost_utils.process_allgather(result.accuracy, tiled=True)
     if jax.process_index() == 0:

@@ -13,19 +13,18 @@ import numpy as np
 import pytest
 
 from benchmarks import numpy_reference
-from benchmarks.throughput import (
+from benchmarks.measure import (
     Contender,
     ceiling_flops,
     default_seeds,
     flops_per_seed_epoch,
     jax_peak_size,
-    main,
     other_gradient,
     peak_records,
     race,
-    section,
-    with_section,
 )
+from benchmarks.report import section, with_section
+from benchmarks.throughput import main
 from twolayer_jax import data
 from twolayer_jax.config import TrainConfig
 from twolayer_jax.many_runs import CPU_CHUNK_SIZE, default_chunk_size, seed_keys, train_many
@@ -56,8 +55,8 @@ def test_flops_count_the_six_matmuls_of_forward_and_backward():
 
 def test_a_tiny_benchmark_writes_every_record(tmp_path):
     out = tmp_path / "results.json"
-    argv = ["--seeds", "1,3", "--datasets", "xor", "--dtypes", "float64", "--epochs", "3", "--repeats", "1",
-            "--json", str(out), "--markdown", str(tmp_path / "RESULTS.md")]  # fmt: skip
+    argv = ["--seeds", "1,3", "--datasets", "xor_easy", "--dtypes", "float64", "--epochs", "3",
+            "--repeats", "1", "--json", str(out), "--markdown", str(tmp_path / "RESULTS.md")]  # fmt: skip
     assert main(argv) == 0
     records = json.loads(out.read_text())
     variants = [r["variant"] for r in records]
@@ -119,7 +118,7 @@ def test_a_run_stopped_part_way_keeps_the_groups_it_finished(tmp_path, monkeypat
 
     monkeypatch.setattr(throughput, "race", race_then_stop)
     out = tmp_path / "results.json"
-    argv = ["--seeds", "2", "--datasets", "xor", "--dtypes", "float32,float64", "--epochs", "2",
+    argv = ["--seeds", "2", "--datasets", "xor_easy", "--dtypes", "float32,float64", "--epochs", "2",
             "--repeats", "1", "--json", str(out), "--markdown", str(tmp_path / "RESULTS.md")]  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         main(argv)
@@ -199,6 +198,15 @@ def test_writing_one_devices_section_keeps_the_others():
     assert "old format" not in with_section("# Throughput\n\nold format\n", cpu)
     # two sections of one kind (a hand edit) become the one new section
     assert with_section(cpu + "\n" + cpu, cpu).count("## On CPU") == 1
+
+
+def test_the_report_reads_records_and_imports_no_measuring():
+    """The report is built from plain records alone (results.json and its meta file), so it
+    imports neither the measuring module nor JAX; only the CLI composes the two."""
+    ours = "m.split('.')[0] in ('benchmarks', 'jax', 'twolayer_jax')"
+    probe = f"import sys, benchmarks.report; print(*sorted(m for m in sys.modules if {ours}))"
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["benchmarks", "benchmarks.report"]
 
 
 def free_port() -> int:
