@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run report bench test lint clean
+FLOOR_VENV := .venv-floor
+
+.PHONY: run report bench test test-slow test-floor lint clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +22,28 @@ report: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.throughput --json benchmarks/results.json --markdown benchmarks/RESULTS.md
 
+# the fast set, the walkthrough notebook included; CI also runs test-slow
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto -m "not slow" --nbmake tests notebooks/walkthrough.ipynb
+
+# the tests marked slow: whole runs and whole reports that must stay long
+test-slow: $(INSTALLED)
+	$(BIN)/python -m pytest -n auto -m slow
+
+# every test on the lowest versions pyproject.toml allows (the floors it claims)
+test-floor:
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	print("\n".join(d.split("#")[0].strip().replace(">=", "==") for d in p["dependencies"] + p["optional-dependencies"]["dev"]))' \
+	> $(FLOOR_VENV)/floors.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --editable '.[dev]' --constraint $(FLOOR_VENV)/floors.txt
+	$(FLOOR_VENV)/bin/python -m pytest -n auto --nbmake tests notebooks/walkthrough.ipynb
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) runs .pytest_cache

@@ -218,8 +218,9 @@ def naive_step(dtype: str):
     import jax
 
     from twolayer_jax.gradients import GRADIENTS
+    from twolayer_jax.network import LAB_NETWORK
 
-    gradient = GRADIENTS[default_gradient()]("sigmoid", "sigmoid", "mse")
+    gradient = GRADIENTS[default_gradient()](LAB_NETWORK)
 
     @jax.jit
     def step(params, x, y):

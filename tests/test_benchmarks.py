@@ -215,6 +215,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_two_processes_train_one_sharded_batch_like_one_process(tmp_path):
     """Two JAX processes on localhost, one CPU device each, share one train_many call over 6
     seeds; the gathered histories equal this process's own run (float64)."""

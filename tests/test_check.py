@@ -13,6 +13,7 @@ import pytest
 
 from twolayer_jax.checks import check
 from twolayer_jax.checks.sandbox import choose_isolation
+from twolayer_jax.checks.terms import SYMBOLS
 from twolayer_jax.cli import run_cli
 from twolayer_jax.network import LAB_NETWORK
 
@@ -152,7 +153,7 @@ def test_each_planted_mistake_is_rejected_localised_and_named(graded, tmp_path, 
     report = graded(tmp_path, mutate(replacements))
     assert report.exit_code == exit_code, report.reason
     named = re.search(r"(∂[Wb]\d|δ\d)(?: and \S+)? (?:is|are) wrong", report.localisation).group(1)
-    assert named == check.PRETTY[first_wrong], report.localisation
+    assert named == SYMBOLS[first_wrong], report.localisation
     # the terms before the first wrong one are declared right
     before = check.BACKWARD_ORDER[: check.BACKWARD_ORDER.index(first_wrong)]
     assert all(report.errors[t] <= check.RIGHT for t in before if t in report.errors)

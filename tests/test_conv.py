@@ -82,6 +82,7 @@ def test_the_config_refuses_a_kernel_as_wide_as_its_input():
         TrainConfig(model="conv", hidden=(5, 5), kernel_size=5)
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_the_conv_model_learns_both_datasets_with_either_gradient():
     """Most seeds reach 100 % (the closing note records the fraction over 32 seeds)."""
     for dataset in (data.linear(jax.random.key(0)), data.xor_easy()):

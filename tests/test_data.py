@@ -60,7 +60,8 @@ def test_linear_labels_follow_the_handout_rule_and_the_diagonal_is_one():
     np.testing.assert_array_equal(data.label_linear(points), [[0.0], [1.0], [1.0], [1.0]])
 
 
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 300))
+# a few sizes, each one compiled draw: determinism does not depend on the size
+@given(seed=st.integers(0, 2**31 - 1), n=st.sampled_from([1, 2, 21, 100, 300]))
 def test_linear_is_deterministic_in_its_key_and_well_formed(seed, n):
     first, second = data.linear(jax.random.key(seed), n), data.linear(jax.random.key(seed), n)
     np.testing.assert_array_equal(first.x, second.x)

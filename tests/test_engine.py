@@ -66,6 +66,7 @@ def test_per_run_learning_rates_equal_separate_runs():
     assert not np.allclose(swept.loss[0], swept.loss[2])  # the rates really differ
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_the_default_network_reaches_100_percent_on_both_datasets():
     config = TrainConfig()  # the lab's network: 100x100 sigmoid, MSE, plain GD, 5000 epochs
     for dataset in (LINEAR, XOR):

@@ -47,6 +47,7 @@ def table(out, network):
     return {line.split()[0]: line for line in block.splitlines()[1:]}
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_the_real_backward_pass_passes_every_row(capsys):
     code, out, _ = gradcheck(capsys, "--problems", "1")
     assert code == 0 and out.rstrip().endswith("all terms pass")

@@ -61,7 +61,9 @@ def test_a_masked_network_trains_exactly_like_the_unpadded_one(widths, optimizer
 
     The two differ only in rounding (a dot product over 12 terms, the extra ones exact zeros,
     may add in another order). Adam divides by the gradient's size, which magnifies rounding once
-    XOR's gradients get small (to 1e-8 by epoch 300), so its runs are shorter.
+    XOR's gradients get small (to 1e-8 by epoch 300), so its runs are shorter. Rounding reaches
+    about 1e-12 relative over 600 epochs (jax 0.7's XLA: 1.6e-12), so 1e-11 allows it and is
+    still nine orders below what an unmasked unit would change.
     """
     epochs = 200 if optimizer == "adamw" else 600
     config = TrainConfig(epochs=epochs, hidden=PADDED, optimizer=optimizer, grad=grad, dtype="float64")
@@ -72,7 +74,7 @@ def test_a_masked_network_trains_exactly_like_the_unpadded_one(widths, optimizer
     narrow_config = TrainConfig(epochs=epochs, hidden=widths, optimizer=optimizer, grad=grad, dtype="float64")
     narrow = jax.jit(make_fit(narrow_config))(unpadded(start, widths), hparams, dataset.x, dataset.y)
 
-    np.testing.assert_allclose(padded.loss, narrow.loss, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(padded.loss, narrow.loss, rtol=1e-11, atol=0)
     np.testing.assert_array_equal(padded.accuracy, narrow.accuracy)
     chex.assert_trees_all_close(unpadded(padded.params, widths), narrow.params, rtol=1e-10, atol=1e-13)
     for name, leaf in padded.params.items():

@@ -178,7 +178,8 @@ def test_a_hidden_layer_mistake_leaves_the_output_layer_right(monkeypatch):
 # --- training with the hand-written gradients ---------------------------------------------------
 
 
-@pytest.mark.parametrize("dataset", [data.linear(jax.random.key(0)), data.xor_easy()], ids=["linear", "xor"])
+@pytest.mark.slow  # a whole run: make test-slow (CI)
+@pytest.mark.parametrize("dataset", [data.linear(jax.random.key(0)), data.xor_easy()], ids=data.DATASET_NAMES)
 def test_training_with_manual_gradients_matches_autodiff_and_learns(dataset):
     """Same key, float64, the lab's default run (5000 epochs, lr 1): the same loss history to 1e-9
     relative at every epoch (observed ≈ 1e-14), and both reach 100 %."""

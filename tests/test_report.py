@@ -34,6 +34,7 @@ def quick_report(tmp_path_factory):
     return out, (out / "REPORT.md").read_text(), json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_quick_writes_every_section_and_every_figure(quick_report):
     out, report, results = quick_report
     positions = [report.index(f"\n{heading}\n") for heading in SECTIONS]
@@ -80,6 +81,7 @@ def quoted_numbers(report: str) -> list[str]:
     return NUMBER.findall(text)
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_every_number_in_the_report_is_in_results_json(quick_report):
     _, report, results = quick_report
     known = set().union(*(renderings(v) for v in numeric_leaves(results)))
@@ -89,6 +91,7 @@ def test_every_number_in_the_report_is_in_results_json(quick_report):
     assert not missing, f"numbers in REPORT.md that results.json does not hold: {missing[:20]}"
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_a_number_typed_into_the_report_is_caught(quick_report):
     _, report, results = quick_report
     known = set().union(*(renderings(v) for v in numeric_leaves(results)))

@@ -22,6 +22,7 @@ def train_cli(capsys, *argv):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow  # a whole run: make test-slow (CI)
 def test_the_default_run_reaches_100_percent_on_both_datasets_in_the_handouts_formats(capsys, tmp_path):
     code, out, _ = train_cli(capsys, "--out", str(tmp_path))
     assert code == 0

@@ -25,7 +25,7 @@ from twolayer_jax.gradients import (
     network_loss,
     reference_deltas,
 )
-from twolayer_jax.model import Params, layer_shapes
+from twolayer_jax.model import Params, conv_layer_shapes, layer_shapes
 from twolayer_jax.network import Network
 
 
@@ -50,6 +50,13 @@ def relative_error(a: ArrayLike, b: ArrayLike, floor: float = 0.0) -> float:
     a, b = a / largest, b / largest
     scale = max(np.linalg.norm(a), np.linalg.norm(b), floor / largest)
     return float(np.linalg.norm(a - b) / scale)
+
+
+# (batch size, (h1, h2)) of the random problems, cycled: batch 1, non-square widths in both orders
+DENSE_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 5)))
+# (batch size, h1, channels, kernel width) of the conv model's problems: odd and even kernels
+# (an even one pads unevenly), one channel and several, a width-1 kernel
+CONV_SHAPES = ((1, 6, 2, 3), (5, 7, 3, 4), (9, 5, 1, 1), (3, 8, 2, 6))
 
 
 class Problem(NamedTuple):
@@ -175,3 +182,32 @@ def passes(check: TermCheck, tolerance: Tolerance) -> bool:
     limits = dict(zip(COLUMNS, (tolerance.analytic, tolerance.finite_difference, tolerance.finite_difference),
                       strict=True))  # fmt: skip
     return not check.note and all(error <= limits[column] for column, error in check.errors.items())
+
+
+def worst_case(checks: list[dict[str, TermCheck]]) -> dict[str, TermCheck]:
+    """Per term, the largest error of each comparison over all problems (and any note)."""
+    merged = {}
+    for name in checks[0]:
+        errors = {column: max(c[name].errors[column] for c in checks) for column in checks[0][name].errors}
+        notes = sorted({c[name].note for c in checks if c[name].note})
+        merged[name] = TermCheck(errors, "; ".join(notes))
+    return merged
+
+
+def checked_problems(count: int, seed: int, dtype: str) -> tuple[list[Problem], list[Problem], str]:
+    """Dense and conv problems, cycling through their shapes, and a line describing them."""
+    keys = jax.random.split(jax.random.key(seed), 2 * count)
+    dense = [DENSE_SHAPES[i % len(DENSE_SHAPES)] for i in range(count)]
+    conv = [CONV_SHAPES[i % len(CONV_SHAPES)] for i in range(count)]
+    dense_problems = [
+        random_problem(k, n, hidden, dtype) for k, (n, hidden) in zip(keys[:count], dense, strict=True)
+    ]
+    conv_problems = [
+        random_problem(k, n, (h1, h1), dtype, conv_layer_shapes(h1, channels, width))
+        for k, (n, h1, channels, width) in zip(keys[count:], conv, strict=True)
+    ]
+    description = (
+        "dense (batch, h1xh2): " + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in dense)
+        + "; conv (batch, h1, channels, kernel): " + ", ".join(", ".join(map(str, c)) for c in conv)
+    )  # fmt: skip
+    return dense_problems, conv_problems, description

@@ -26,27 +26,21 @@ from twolayer_jax.activations import ACTIVATIONS
 from twolayer_jax.checks.comparison import (
     COLUMNS,
     TOLERANCES,
-    Problem,
     TermCheck,
     Tolerance,
+    checked_problems,
     compare_terms,
     hand_written_terms,
     passes,
-    random_problem,
+    worst_case,
 )
 from twolayer_jax.checks.learner import parse_target, run_learner
 from twolayer_jax.checks.sandbox import Limits, choose_isolation
 from twolayer_jax.checks.terms import DELTA_KEYS, SYMBOLS
 from twolayer_jax.cli import OneLineParser, UsageError, int_at_least, positive_float
 from twolayer_jax.losses import LOSSES
-from twolayer_jax.model import conv_layer_shapes
 from twolayer_jax.network import Network
 
-# (batch size, (h1, h2)) of the random problems, cycled: batch 1, non-square widths in both orders
-PROBLEM_SHAPES = ((1, (3, 5)), (7, (6, 2)), (33, (9, 4)), (4, (1, 8)), (12, (5, 5)))
-# (batch size, h1, channels, kernel width) of the conv model's problems: odd and even kernels
-# (an even one pads unevenly), one channel and several, a width-1 kernel
-CONV_PROBLEM_SHAPES = ((1, 6, 2, 3), (5, 7, 3, 4), (9, 5, 1, 1), (3, 8, 2, 6))
 CONV_NETWORKS = (Network(), Network("relu", "sigmoid", "bce"))
 DEFAULT_BACKWARD = "manual:backward_with_deltas"
 # a JAX child needs threads and address space that a NumPy submission does not
@@ -146,16 +140,6 @@ def own_answers(sections: list) -> list[list[dict]]:
             for _, network, problems in sections]  # fmt: skip
 
 
-def worst_case(checks: list[dict[str, TermCheck]]) -> dict[str, TermCheck]:
-    """Per term, the largest error of each comparison over all problems (and any note)."""
-    merged = {}
-    for name in checks[0]:
-        errors = {column: max(c[name].errors[column] for c in checks) for column in checks[0][name].errors}
-        notes = sorted({c[name].note for c in checks if c[name].note})
-        merged[name] = TermCheck(errors, "; ".join(notes))
-    return merged
-
-
 def format_table(checks: dict[str, TermCheck], tolerance: Tolerance) -> tuple[list[str], bool]:
     widths = [max(len(column), 9) for column in COLUMNS]
     header = "term  " + "  ".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths, strict=True)) + "  verdict"
@@ -170,30 +154,11 @@ def format_table(checks: dict[str, TermCheck], tolerance: Tolerance) -> tuple[li
     return lines, all_pass
 
 
-def make_problems(count: int, seed: int, dtype: str) -> tuple[list[Problem], list[Problem], str]:
-    """Dense and conv problems, cycling through their shapes, and a line describing them."""
-    keys = jax.random.split(jax.random.key(seed), 2 * count)
-    dense = [PROBLEM_SHAPES[i % len(PROBLEM_SHAPES)] for i in range(count)]
-    conv = [CONV_PROBLEM_SHAPES[i % len(CONV_PROBLEM_SHAPES)] for i in range(count)]
-    dense_problems = [
-        random_problem(k, n, hidden, dtype) for k, (n, hidden) in zip(keys[:count], dense, strict=True)
-    ]
-    conv_problems = [
-        random_problem(k, n, (h1, h1), dtype, conv_layer_shapes(h1, channels, width))
-        for k, (n, h1, channels, width) in zip(keys[count:], conv, strict=True)
-    ]
-    description = (
-        "dense (batch, h1xh2): " + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in dense)
-        + "; conv (batch, h1, channels, kernel): " + ", ".join(", ".join(map(str, c)) for c in conv)
-    )  # fmt: skip
-    return dense_problems, conv_problems, description
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     tolerance = TOLERANCES[args.dtype]
-    dense_problems, conv_problems, description = make_problems(args.problems, args.seed, args.dtype)
+    dense_problems, conv_problems, description = checked_problems(args.problems, args.seed, args.dtype)
     if args.network:
         chosen = [c.network for c in args.network if not c.conv], [c.network for c in args.network if c.conv]
     else:

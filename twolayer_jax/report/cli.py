@@ -217,13 +217,19 @@ def gradient_check() -> dict:
     lab's network term by term, and the worst error of every network the report trains (the
     ``gradcheck`` CLI covers every network the registries know)."""
     from manual import backward_with_deltas
-    from twolayer_jax.checks.comparison import COLUMNS, TOLERANCES, check_terms, passes
-    from twolayer_jax.checks.gradcheck import make_problems, worst_case
+    from twolayer_jax.checks.comparison import (
+        COLUMNS,
+        TOLERANCES,
+        check_terms,
+        checked_problems,
+        passes,
+        worst_case,
+    )
     from twolayer_jax.checks.terms import SYMBOLS
 
     tolerance = TOLERANCES["float64"]
-    problems = dict(zip(("dense", "conv"), make_problems(GRADCHECK_PROBLEMS, 0, "float64")[:2], strict=True))
-    description = make_problems(GRADCHECK_PROBLEMS, 0, "float64")[2]
+    dense, conv, description = checked_problems(GRADCHECK_PROBLEMS, 0, "float64")
+    problems = {"dense": dense, "conv": conv}
 
     def worst_checks(model, network):
         return worst_case([check_terms(backward_with_deltas, p, network, tolerance) for p in problems[model]])
