@@ -16,7 +16,7 @@ HOST0 is the machine of process 0, which writes ``--out``. On a GPU/TPU cluster 
 import sys
 
 from twolayer_jax.cli import OneLineParser, int_at_least, run_cli
-from twolayer_jax.config import TrainConfig
+from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, XOR_EASY
 
 
@@ -30,7 +30,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--dataset", choices=DATASET_NAMES, default=XOR_EASY)
     parser.add_argument("--epochs", type=int_at_least(1), default=100)
     parser.add_argument("--hidden", type=int_at_least(1), default=TrainConfig().hidden[0])
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--dtype", choices=DTYPES, default=TrainConfig().dtype)
     parser.add_argument("--out", required=True, help="where process 0 writes the gathered .npz")
     return parser
 

@@ -23,6 +23,7 @@ from benchmarks.measure import (
     race,
 )
 from benchmarks.report import TARGET_SEEDS, write_results
+from twolayer_jax.config import DTYPES
 from twolayer_jax.data import DATASET_NAMES, load_dataset
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.devices import use_every_cpu_core
@@ -51,9 +52,7 @@ def build_parser():
         help=f"default: {','.join(map(str, CPU_SEEDS))} on a CPU, up to {ACCELERATOR_SEEDS[-1]} on a GPU/TPU",
     )
     parser.add_argument("--datasets", type=parse_list(str, DATASET_NAMES), default=list(DATASET_NAMES))
-    parser.add_argument(
-        "--dtypes", type=parse_list(str, ("float32", "float64")), default=["float32", "float64"]
-    )
+    parser.add_argument("--dtypes", type=parse_list(str, DTYPES), default=list(DTYPES))
     parser.add_argument("--epochs", type=int_at_least(1), default=200, help="epochs per timed run")
     parser.add_argument(
         "--repeats", type=int_at_least(1), default=5, help="timed rounds; each variant runs once per round"

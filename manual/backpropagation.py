@@ -61,7 +61,7 @@ def weight_and_bias_gradients(layer_input: Array, delta: Array) -> tuple[Array, 
     that reads z2 in place, and stacking would copy z2, so that layer keeps the two terms apart."""
     if delta.shape[-1] == 1:
         return weight_gradient(layer_input, delta), bias_gradient(delta)
-    ones = jnp.ones((1, layer_input.shape[0]), layer_input.dtype)
+    ones = jnp.ones((1, layer_input.shape[0]), delta.dtype)
     stacked = jnp.concatenate([layer_input.T, ones]) @ delta
     return stacked[:-1], stacked[-1]
 
@@ -114,8 +114,8 @@ def backward(params: Params, x: Array, y: Array, network: Network = LAB_NETWORK)
 
 
 def manual_gradient(network: Network):
-    """The hand-written backward pass as the engine's ``GradFn``: ``(params, x, y) -> (grads,
-    cache)``."""
+    """The hand-written backward pass as a training ``GradFn`` (see :mod:`twolayer_jax.gradients`):
+    ``(params, x, y) -> (grads, cache)``."""
 
     def grad_fn(params: Params, x: Array, y: Array) -> tuple[Params, ForwardCache]:
         cache = forward_layers(params, x, network)

@@ -98,7 +98,7 @@ def bce_output_delta(cache: ForwardCache, target: Array, output_activation: str)
     y(1 − y) cancels it, so δ3 = (σ(t) − ŷ)/n: no division that could blow up. Written as
     ((1 − ŷ)·σ(t) − ŷ·σ(−t))/n, equal for 0/1 targets, so 1 − σ(t) is never formed by subtraction
     (which would lose every digit once σ(t) rounds near 1)."""
-    del output_activation  # always a sigmoid (the engine checks)
+    del output_activation  # always a sigmoid (Network checks)
     logits = cache.x3
     return ((1 - target) * jax.nn.sigmoid(logits) - target * jax.nn.sigmoid(-logits)) / logits.size
 

@@ -46,15 +46,17 @@ LAYERS = [
     ["twolayer_jax.report.cli"],
     # the doors: `python -m twolayer_jax.<command>` and `twolayer-jax <command>`
     ["twolayer_jax.check", "twolayer_jax.gradcheck", "twolayer_jax.report.__main__"],
-    ["twolayer_jax.__main__"],
     # the performance lab, beside the package
     ["benchmarks", "benchmarks.numpy_reference"],
     ["benchmarks.measure", "benchmarks.report"],
     ["benchmarks.throughput", "benchmarks.distributed"],
+    # the one entry point, `twolayer-jax <command>`, over every command line
+    ["twolayer_jax.__main__"],
 ]
 LAYER_OF = {module: index for index, layer in enumerate(LAYERS) for module in layer}
-CORE_TOP = LAYER_OF["twolayer_jax.train"]
 WINGS = ("twolayer_jax.checks", "twolayer_jax.report", "benchmarks")
+# modules of twolayer_jax/ itself that are not the core: each only runs a wing's CLI
+DOORS = {"twolayer_jax.check", "twolayer_jax.gradcheck", "twolayer_jax.__main__"}
 
 
 def module_name(path: Path) -> str:
@@ -70,6 +72,14 @@ def project_modules() -> dict[str, Path]:
     }
 
 
+def is_core(module: str) -> bool:
+    return (
+        module.split(".")[0] in ("twolayer_jax", "manual")
+        and not module.startswith(WINGS)
+        and module not in DOORS
+    )
+
+
 def resolve(name: str, modules: dict[str, Path]) -> str | None:
     """The project module ``name`` refers to (a module, or the module holding a name), if any."""
     while name and name not in modules:
@@ -77,18 +87,52 @@ def resolve(name: str, modules: dict[str, Path]) -> str | None:
     return name or None
 
 
+def absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
+    """The absolute module an ``from ... import`` names, relative ones (``from .x``) included."""
+    if node.level == 0:
+        return node.module or ""
+    package = importer if is_package else importer.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        package = package.rpartition(".")[0]
+    return ".".join(part for part in (package, node.module) if part)
+
+
+def imported_names(node: ast.AST, importer: str, is_package: bool) -> list[str]:
+    """The dotted names one node imports: import statements, and ``importlib.import_module`` or
+    ``__import__`` called with a literal name (a door that picks its command at run time)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        base = absolute(node, importer, is_package)
+        return [base] + [f"{base}.{alias.name}" for alias in node.names]
+    if isinstance(node, ast.Call):
+        function = node.func
+        called = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+        if called in ("import_module", "__import__"):
+            return [
+                arg.value
+                for arg in node.args[:1]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            ]
+    return []
+
+
+def string_constants(tree: ast.AST) -> list[str]:
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
 def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
     """Every project module ``path`` imports, at the top or inside a function."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found |= {target for name in names if (target := resolve(name, modules))}
-    return found - {module_name(path)}
+    importer, is_package = module_name(path), path.name == "__init__.py"
+    tree = ast.parse(path.read_text(), str(path))
+    names = [name for node in ast.walk(tree) for name in imported_names(node, importer, is_package)]
+    if importer == "twolayer_jax.__main__":  # its command table names modules it imports by name
+        names += [text for text in string_constants(tree) if text in modules]
+    return {target for name in names if (target := resolve(name, modules))} - {importer}
 
 
 MODULES = project_modules()
@@ -110,19 +154,30 @@ def test_a_module_imports_only_lower_layers(module):
 
 
 def test_the_core_imports_no_wing():
-    core = [module for module in MODULES if LAYER_OF[module] <= CORE_TOP]
+    core = [module for module in MODULES if is_core(module)]
+    assert "twolayer_jax.train" in core and "manual.backpropagation" in core
     for module in core:
         wings = sorted(t for t in imports_of(MODULES[module], MODULES) if t.startswith(WINGS))
         assert not wings, f"core module {module} imports the wing modules {wings}"
 
 
-def test_the_layering_test_sees_a_planted_upward_import(tmp_path, monkeypatch):
-    """The checks above can fail: a core module that imports the checker is caught."""
-    planted = tmp_path / "twolayer_jax" / "model.py"
-    planted.parent.mkdir()
-    source = MODULES["twolayer_jax.model"].read_text()
-    planted.write_text(source + "\n\ndef late():\n    from twolayer_jax.checks import terms\n")
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "from twolayer_jax.checks import terms",
+        "import twolayer_jax.checks.terms as t",
+        "from .checks import terms",
+        "from . import checks",
+        "importlib.import_module('twolayer_jax.checks.terms')",
+    ],
+)
+def test_the_layering_test_sees_a_planted_upward_import(tmp_path, monkeypatch, planted):
+    """The checks above can fail: a core module that reaches the checker, in any of the ways a
+    module can import another, is caught."""
+    planted_file = tmp_path / "twolayer_jax" / "model.py"
+    planted_file.parent.mkdir()
+    planted_file.write_text(MODULES["twolayer_jax.model"].read_text() + f"\n\ndef late():\n    {planted}\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    found = imports_of(planted, MODULES)
-    assert "twolayer_jax.checks.terms" in found
-    assert LAYER_OF["twolayer_jax.checks.terms"] > LAYER_OF["twolayer_jax.model"]
+    found = imports_of(planted_file, MODULES)
+    assert any(t.startswith(WINGS) for t in found), found
+    assert is_core("twolayer_jax.model")

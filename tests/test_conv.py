@@ -2,6 +2,8 @@
 along it, several channels, "same" zero padding), its hand-written backward pass against
 ``jax.grad``, and training on both datasets."""
 
+from operator import attrgetter
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,7 +52,7 @@ SHAPES = [(1, 6, 1, 3), (5, 7, 3, 4), (9, 5, 2, 1), (4, 8, 2, 6), (16, 12, 4, 5)
 
 
 @pytest.mark.parametrize(("n", "h1", "channels", "kernel_size"), SHAPES)
-@pytest.mark.parametrize("network", [LAB_NETWORK, Network("tanh", "sigmoid", "bce")], ids=Network.describe)
+@pytest.mark.parametrize("network", [LAB_NETWORK, Network("tanh", "sigmoid", "bce")], ids=attrgetter("spec"))
 def test_the_manual_conv_backward_matches_jax_grad_term_by_term(n, h1, channels, kernel_size, network):
     shapes = model.conv_layer_shapes(h1, channels, kernel_size)
     problem = random_problem(jax.random.key(n * h1), n, (h1, h1), jnp.float64, shapes)

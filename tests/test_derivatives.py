@@ -58,8 +58,12 @@ def test_activation_specs_bind_their_parameter_or_say_what_is_wrong():
     np.testing.assert_allclose(activations.get_activation("leaky_relu")(jnp.array([-1.0])), [-0.01])
     with pytest.raises(ValueError, match="activation 'tanh' takes no parameter"):
         activations.parse_activation("tanh:0.3")
-    with pytest.raises(ValueError, match="must be a number"):
-        activations.parse_activation("leaky_relu:steep")
+    for spec in ("leaky_relu:steep", "leaky_relu:"):
+        with pytest.raises(ValueError, match="must be a number"):
+            activations.parse_activation(spec)
+    for spec in ("leaky_relu:nan", "leaky_relu:inf", "leaky_relu:-inf"):
+        with pytest.raises(ValueError, match="must be finite"):
+            activations.parse_activation(spec)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         activations.parse_activation("swish")
 

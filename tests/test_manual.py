@@ -1,6 +1,8 @@
 """``manual/``: every term of the hand-written backward pass against autodiff in float64, one test
 per term of LAB.md's derivation; the planted mistakes of LAB.md must fail those same checks."""
 
+from operator import attrgetter
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -69,7 +71,7 @@ def problems(dtype=jnp.float64):
         Network("leaky_relu:0.1"),
         Network("gelu", "elu"),
     ],
-    ids=Network.describe,
+    ids=attrgetter("spec"),
 )
 def test_each_term_of_the_derivation_matches_autodiff(term, network):
     for problem in problems():

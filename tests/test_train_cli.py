@@ -97,7 +97,7 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
         "--b2", "0.99", "--activation", "leaky_relu:0.1", "--loss", "bce", "--epochs", "200",
         "--out", str(tmp_path),
     )  # fmt: skip
-    assert code == 0 and "leaky_relu:0.1/sigmoid, bce, adam (manual)" in out
+    assert code == 0 and "leaky_relu:0.1/sigmoid/bce, adam (manual)" in out
     assert out.count("accuracy=100.00%") == 1
     config = json.loads((tmp_path / "metrics.json").read_text())["config"]
     assert (config["optimizer"], config["optimizer_impl"], config["network"]["loss"]) == (

@@ -1,4 +1,4 @@
-"""Activation functions by name: the one registry the model, the engine and the CLIs read.
+"""Activation functions by name: the one registry the model, training and the CLIs read.
 
 An activation is named by a spec string: its name (``"tanh"``), or for one with a parameter the
 name and the value (``"leaky_relu:0.2"``, the negative slope; plain ``"leaky_relu"`` takes
@@ -7,6 +7,7 @@ JAX's default 0.01). The hidden layers take one spec for both or two joined by a
 ``jit``. Adding an activation is one entry here; its hand-written derivative lives in ``manual/``.
 """
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -59,16 +60,19 @@ PARAMETERS: dict[str, str] = {"leaky_relu": "negative_slope"}
 
 def parse_activation(spec: str) -> tuple[str, float | None]:
     """``"leaky_relu:0.2"`` → ``("leaky_relu", 0.2)``; ``"tanh"`` → ``("tanh", None)``."""
-    name, _, value = spec.partition(":")
+    name, colon, value = spec.partition(":")
     lookup(ACTIVATIONS, "activation", name)
-    if not value:
+    if not colon:
         return name, None
     if name not in PARAMETERS:
         raise ValueError(f"activation {name!r} takes no parameter, got {spec!r}")
     try:
-        return name, float(value)
+        parameter = float(value)
     except ValueError:
         raise ValueError(f"activation parameter must be a number, got {spec!r}") from None
+    if not math.isfinite(parameter):
+        raise ValueError(f"activation parameter must be finite, got {spec!r}")
+    return name, parameter
 
 
 def hidden_activations(spec: str) -> tuple[str, str]:

@@ -1,9 +1,9 @@
 """What a run is: everything static about it, in one frozen, hashable :class:`TrainConfig`.
 
-Its defaults are the lab's settings (5000 epochs of plain gradient descent on a 2-100-100-1
-sigmoid network trained on MSE, in float32); :class:`twolayer_jax.optimizers.HParams` holds the
-numeric ones (the learning rate, 1.0 for sgd). ``jit`` keys a compiled program on the config, so
-a new config compiles a new program while a new seed or learning rate reuses one.
+Its defaults are the lab's settings (its epochs, widths, network, plain gradient descent,
+float32); :class:`twolayer_jax.optimizers.HParams` holds the numeric ones, the learning rate among
+them. ``jit`` keys a compiled program on the config, so a new config compiles a new program while
+a new seed or learning rate reuses one.
 """
 
 import dataclasses
@@ -16,10 +16,12 @@ from jax.typing import ArrayLike
 
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax.gradients import GRADIENTS
-from twolayer_jax.model import Params, init_conv_params, init_params
+from twolayer_jax.model import LAB_HIDDEN, Params, init_conv_params, init_params
 from twolayer_jax.network import LAB_NETWORK, Network
 from twolayer_jax.optimizers import OPTIMIZERS
 from twolayer_jax.registry import lookup
+
+DTYPES = ("float32", "float64")  # a run computes in one of these
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +29,7 @@ class TrainConfig:
     """Everything static about a run: hashable, so ``jit`` keys its compiled program on it."""
 
     epochs: int = 5000
-    hidden: tuple[int, int] = (100, 100)
+    hidden: tuple[int, int] = LAB_HIDDEN
     network: Network = LAB_NETWORK  # activations and loss
     optimizer: str = "sgd"  # the lab's plain gradient descent
     optimizer_impl: str = "optax"  # or "manual": the hand-written twins in manual/optimizers.py
@@ -47,7 +49,7 @@ class TrainConfig:
             raise ValueError(f"epochs must be positive, got {self.epochs}")
         if len(self.hidden) != 2 or min(self.hidden) < 1:
             raise ValueError(f"hidden must be two positive widths, got {self.hidden}")
-        if self.dtype not in ("float32", "float64"):
+        if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not isinstance(self.network, Network):
             raise ValueError(f"network must be a Network, got {self.network!r}")

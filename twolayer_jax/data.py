@@ -2,7 +2,7 @@
 
 Both return a :class:`Dataset` of NumPy float64 arrays: ``x`` of shape (n, 2) and labels ``y`` of
 shape (n, 1) holding 0.0 or 1.0. Datasets are data, not traced computation, so they stay NumPy;
-the training engine casts them to the run's dtype.
+training casts them to the run's dtype.
 """
 
 from typing import NamedTuple

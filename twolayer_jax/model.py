@@ -3,7 +3,7 @@
     x (n, 2) → z1 = σ(x·W1 + b1) (n, h1) → z2 = σ(z1·W2 + b2) (n, h2) → y = σ(z2·W3 + b3) (n, 1)
 
 Params is a plain dict ``{"W1", "b1", "W2", "b2", "W3", "b3"}`` with shapes (2, h1), (h1,),
-(h1, h2), (h2,), (h2, 1), (1,). Nothing here is jitted; the engine jits the whole run.
+(h1, h2), (h2,), (h2, 1), (1,). Nothing here is jitted; ``one_run`` jits the whole run.
 """
 
 from typing import NamedTuple
@@ -17,12 +17,13 @@ from twolayer_jax.network import LAB_NETWORK, Network
 Params = dict[str, Array]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+LAB_HIDDEN = (100, 100)  # the lab's hidden widths (h1, h2)
 
 
 class ForwardCache(NamedTuple):
-    """Every value of one forward pass, named as in LAB.md: ``x1, x2, x3`` are the three layers'
-    pre-activations, ``z1, z2`` the hidden outputs and ``y`` the network's output. The
-    hand-written backward pass reads these."""
+    """Every value of one forward pass, named as in ``manual/backpropagation.py``: ``x1, x2, x3``
+    are the three layers' pre-activations, ``z1, z2`` the hidden outputs and ``y`` the network's
+    output. The hand-written backward pass reads these."""
 
     x: Array  # (n, 2)
     x1: Array  # (n, h1)
@@ -44,7 +45,7 @@ def layer_shapes(hidden: tuple[int, int], n_inputs: int = 2, n_outputs: int = 1)
 
 
 def init_params(
-    key: Array, hidden: tuple[int, int] = (100, 100), dtype=jnp.float32, widths: Array | None = None
+    key: Array, hidden: tuple[int, int] = LAB_HIDDEN, dtype=jnp.float32, widths: Array | None = None
 ) -> Params:
     """LeCun-normal weights, ``W ~ N(0, 1/fan_in)``, and zero biases.
 

@@ -44,9 +44,18 @@ class Network:
     def loss_function(self) -> Loss:
         return get_loss(self.loss)
 
-    def describe(self) -> str:
-        """``"sigmoid/sigmoid, mse"``: hidden/output activations, then the loss."""
-        return f"{self.activation}/{self.output_activation}, {self.loss}"
+    @property
+    def spec(self) -> str:
+        """``"relu/sigmoid/bce"``: hidden/output/loss, as command lines and records write it."""
+        return f"{self.activation}/{self.output_activation}/{self.loss}"
+
+    @classmethod
+    def from_spec(cls, text: str) -> "Network":
+        """The network ``text`` (``HIDDEN/OUTPUT/LOSS``) names; a ``ValueError`` otherwise."""
+        names = text.split("/")
+        if len(names) != 3:
+            raise ValueError(f"want HIDDEN/OUTPUT/LOSS, got {text!r}")
+        return cls(*names)
 
 
 LAB_NETWORK = Network()

@@ -58,14 +58,14 @@ def weights_finite(cache: ForwardCache) -> Array:
 def make_fit(
     config: TrainConfig, grad_fn: GradFn | None = None, progress: ProgressFn | None = None
 ) -> Callable[..., TrainResult]:
-    """A pure ``fit(params, hparams, x, y, masks=None, progress_offset=0) -> TrainResult`` that
-    trains ``params`` for ``config.epochs`` full-batch updates.
+    """A pure ``fit(params, hparams, x, y, masks=None, progress_offset=0, reporter=True) ->
+    TrainResult`` that trains ``params`` for ``config.epochs`` full-batch updates.
 
     ``masks`` (0/1, shaped like ``params``, from :func:`twolayer_jax.model.width_masks`)
     multiplies every gradient, so a masked parameter never moves. ``grad_fn`` replaces the
     gradient named by ``config.grad``. ``progress``, if given, is a host function called with
-    ``progress_offset`` plus the epochs done, about PROGRESS_TICKS times per run; it only
-    reports and never changes a result.
+    ``progress_offset`` plus the epochs done, about PROGRESS_TICKS times per run, by runs whose
+    ``reporter`` is true (one device of many); it only reports and never changes a result.
     """
     dtype = require_dtype(config.dtype)
     loss_fn = config.network.loss_function()

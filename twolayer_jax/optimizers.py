@@ -1,6 +1,6 @@
 """Optimizers by name, through optax, and the numeric hyper-parameters they read.
 
-Every optimizer is a factory ``factory(hparams) -> optax.GradientTransformation``; the engine
+Every optimizer is a factory ``factory(hparams) -> optax.GradientTransformation``; training
 builds it inside the traced run, so every field of :class:`HParams` is a traced number and a
 sweep over any of them reuses one compiled program. ``manual/optimizers.py`` writes the same
 optimizers by hand, with the same names and the same hyper-parameters.

@@ -30,7 +30,7 @@ from twolayer_jax.cli import (
     run_cli,
     writable_dir,
 )
-from twolayer_jax.config import OPTIMIZER_IMPLS, TrainConfig
+from twolayer_jax.config import DTYPES, OPTIMIZER_IMPLS, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, LINEAR_POINTS, Dataset, load_dataset
 from twolayer_jax.devices import use_every_cpu_core
 from twolayer_jax.gradients import GRADIENTS
@@ -145,7 +145,7 @@ def build_parser() -> OneLineParser:
         default=defaults.weight_decay,
         help=f"adamw (default {defaults.weight_decay})",
     )
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=lab.dtype)
+    parser.add_argument("--dtype", choices=DTYPES, default=lab.dtype)
     parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -211,7 +211,7 @@ def describe(dataset: Dataset, config: TrainConfig, args, hparams: HParams, seed
         shape = f"hidden {h1}, conv {config.channels}ch k={config.kernel_size}"
     return (
         f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, {shape}, {describe_lr(args, hparams)}, "
-        f"{config.epochs} epochs, {config.network.describe()}, "
+        f"{config.epochs} epochs, {config.network.spec}, "
         f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.dtype}"
     )
 

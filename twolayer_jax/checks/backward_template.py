@@ -8,7 +8,7 @@ It returns a dict of NumPy arrays with the same keys and shapes: the gradients o
 L = mean((y_pred - y)**2). Returning delta1, delta2, delta3 too (δk = ∂L/∂xk, shapes (n, h1),
 (n, h2), (n, 1)) lets the checker name the wrong term exactly.
 
-Notation as in LAB.md: · is ``@``, ⊙ is ``*``, ᵀ is ``.T``, Σ_rows is ``.sum(axis=0)``.
+Notation as in manual/backpropagation.py: · is ``@``, ⊙ is ``*``, ᵀ is ``.T``, Σ_rows is ``.sum(axis=0)``.
 """
 
 import numpy as np
@@ -37,7 +37,7 @@ def backward(params, x, y):
     y_pred = sigmoid(x3)
     n = x.shape[0]
 
-    # backward pass, one line per term of LAB.md
+    # backward pass, one line per term of the derivation
     delta3 = todo("delta3 = ∂L/∂y ⊙ σ'(x3), with ∂L/∂y = (2/n)(y_pred - y)")
     grad_W3 = todo("∂W3 = z2ᵀ·δ3")
     grad_b3 = todo("∂b3 = Σ_rows δ3")

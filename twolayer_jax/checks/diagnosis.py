@@ -1,7 +1,7 @@
 """Which term of a learner's backward pass is wrong, and which known mistake explains it.
 
 Nothing here reads the learner's source. A hint is given only when the numbers fit: each known
-mistake of LAB.md is modelled as a switch on the lab's backward pass (:func:`lab_backward`), and a
+mistake of the lab is modelled as a switch on the lab's backward pass (:func:`lab_backward`), and a
 mistake explains a learner's tensor when the switched pass reproduces that tensor, and every
 tensor before it in backward order, on every problem.
 """
@@ -174,7 +174,7 @@ HYPOTHESES = (
 def lab_backward(
     params: dict, x: np.ndarray, y: np.ndarray, network: Network, mistake: Mistake
 ) -> dict[str, np.ndarray]:
-    """LAB.md's forward and backward pass of ``network`` (trained on MSE) in NumPy float64, with
+    """The lab's forward and backward pass of ``network`` (trained on MSE) in NumPy float64, with
     ``mistake``'s switches applied: the six gradients and the three deltas."""
     first, second = network.hidden
     hidden = {1: get_activation(first), 2: get_activation(second)}

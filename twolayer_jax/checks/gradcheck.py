@@ -6,9 +6,10 @@ Each row shows the worst relative error over several random problems (batch size
 non-square widths, so a missing transpose cannot hide). Exit 0 when every row passes, 1 when
 any fails, 2 for bad usage.
 
-``--backward MODULE:FUNCTION`` (or ``path/to/file.py:FUNCTION``) checks another implementation
-with the contract of ``manual.backward_with_deltas``:
-``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``. It runs contained,
+``--backward MODULE:FUNCTION`` (or ``path/to/file.py:FUNCTION``) checks another implementation:
+``fn(params, x, y, activation, output_activation, loss) -> (grads, deltas)``, the network given by
+its three names (a :class:`twolayer_jax.network.Network` does not cross into the child process),
+the rest as ``manual.backward_with_deltas`` returns them. It runs contained,
 as the learner checker runs a submission (:mod:`twolayer_jax.checks.sandbox`), under ``--timeout``: what
 it returned is read back and judged here, so exiting, hanging or crashing is reported, never
 taken for a pass. Exit 2 when nothing could be checked (it could not be loaded, or failed on
@@ -64,15 +65,11 @@ class NetworkChoice(NamedTuple):
 
 def network_spec(text: str) -> NetworkChoice:
     """``relu/sigmoid/bce`` → a dense network; ``conv/relu/sigmoid/bce`` → the conv model's."""
-    parts = tuple(text.split("/"))
-    conv = parts[:1] == ("conv",)
-    names = parts[1:] if conv else parts
-    if len(names) != 3:
-        raise argparse.ArgumentTypeError(f"want HIDDEN/OUTPUT/LOSS or conv/HIDDEN/OUTPUT/LOSS, got {text!r}")
+    conv = text.startswith("conv/")
     try:
-        return NetworkChoice(conv, Network(*names))
+        return NetworkChoice(conv, Network.from_spec(text.removeprefix("conv/")))
     except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        raise argparse.ArgumentTypeError(f"{error} (or conv/HIDDEN/OUTPUT/LOSS)") from None
 
 
 def build_parser() -> OneLineParser:

@@ -5,4 +5,5 @@ import sys
 from twolayer_jax.cli import run_cli
 from twolayer_jax.report.cli import main
 
-sys.exit(run_cli(main, None, "python -m twolayer_jax.report"))
+if __name__ == "__main__":
+    sys.exit(run_cli(main, None, "python -m twolayer_jax.report"))

@@ -19,9 +19,10 @@ import jax
 import numpy as np
 
 from twolayer_jax import formats
+from twolayer_jax.activations import ACTIVATIONS as ACTIVATION_REGISTRY
 from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, writable_dir
-from twolayer_jax.config import TrainConfig
-from twolayer_jax.data import DATASET_NAMES, Dataset, load_dataset
+from twolayer_jax.config import DTYPES, TrainConfig
+from twolayer_jax.data import DATASET_NAMES, XOR_EASY, Dataset, load_dataset
 from twolayer_jax.devices import platform, use_every_cpu_core
 from twolayer_jax.many_runs import progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
@@ -41,7 +42,11 @@ LEARNING_RATES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # four decades and mor
 HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; one program, padded to the largest
 # the all-linear network: stable below about 0.03, diverging within a few epochs above it
 NO_ACTIVATION_RATES = (0.001, 0.01, 0.03, 0.1, 1.0)
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")  # all with the lab's sgd, lr 1
+# every hidden activation but the linear one (its own section), the lab's first; all with sgd, lr 1
+ACTIVATIONS = (
+    LAB.network.activation,
+    *(a for a in ACTIVATION_REGISTRY if a not in (LAB.network.activation, "identity")),
+)
 # a 1-D convolution over 32 first-layer features (a conv over 100 runs 3x slower than the dense net)
 CONV = {"hidden": (32, 32), "channels": 4, "kernel_size": 5}
 CONV_OPTIMIZERS = {name: OPTIMIZER_RATES[name] for name in ("sgd", "adam")}
@@ -65,7 +70,7 @@ def build_parser() -> OneLineParser:
                         help=f"seeds per setting (default {DEFAULT_SEEDS})")  # fmt: skip
     parser.add_argument("--epochs", type=int_at_least(1), default=None,
                         help=f"epochs per run (default {LAB.epochs})")  # fmt: skip
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--dtype", choices=DTYPES, default=LAB.dtype)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -110,7 +115,7 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
                 experiments.append(
                     Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], extras)
                 )
-        for name in ACTIVATIONS[1:]:  # sigmoid, likewise, is already trained
+        for name in ACTIVATIONS[1:]:  # the lab's, likewise, is already trained
             config = dataclasses.replace(base, network=Network(name))
             experiments.append(
                 Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
@@ -200,7 +205,7 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
     learning_curve_figure(
         np.asarray(result.loss),
         np.asarray(result.accuracy),
-        f"{dataset.name}: {seeds} seeds, sigmoid, lr {LAB_LR:g}",
+        f"{dataset.name}: {seeds} seeds, {LAB.network.activation}, lr {LAB_LR:g}",
     ).savefig(out / files["learning_curve"], dpi=110)
     return record
 
@@ -240,8 +245,7 @@ def gradient_check() -> dict:
         checks = worst_checks(model, network)
         worst = {c: max(check.errors.get(c, 0.0) for check in checks.values()) for c in COLUMNS}
         passed = all(passes(check, tolerance) for check in checks.values())
-        names = f"{network.activation}/{network.output_activation}/{network.loss}"
-        summary.append({"model": model, "network": names, "worst": worst, "passes": passed})
+        summary.append({"model": model, "network": network.spec, "worst": worst, "passes": passed})
     return {
         "problems": description,
         "tolerance": tolerance._asdict(),
@@ -342,7 +346,7 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
         ax.axhline(level, color="black", ls="--", lw=0.8, label=f"best affine fit {level:.4g}")
         ax.legend(loc="upper right", fontsize="x-small")
     files = {"no_activation": save(fig, out, "no_activation.png")}
-    xor = next(d for d in datasets if d.name != "linear")
+    xor = next(d for d in datasets if d.name == XOR_EASY)
     stable = section[xor.name]
     cell = next((i for i, o in enumerate(stable.outcomes) if o.diverged == 0), None)
     output = None
@@ -382,7 +386,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     histories = single_cell_histories(grids["optimizers"], lr_grids, "sgd")
     title = "Optimizers (sigmoid; each optimizer's lr in the table)"
     files["optimizers"] = save(curves_figure(histories, title), out, "optimizers.png")
-    histories = single_cell_histories(grids["activations"], lr_grids, "sigmoid")
+    histories = single_cell_histories(grids["activations"], lr_grids, LAB.network.activation)
     title = f"Hidden activations (plain gradient descent, lr {LAB_LR:g})"
     files["activations"] = save(curves_figure(histories, title), out, "activations.png")
     conv = {
@@ -445,7 +449,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
         },
         "activations": {
             "lr": LAB_LR,
-            "outcomes": single_cell_records(grids["activations"], lr_grids, "sigmoid"),
+            "outcomes": single_cell_records(grids["activations"], lr_grids, LAB.network.activation),
         },
         "conv": {
             "features": CONV["hidden"][0],
