@@ -30,7 +30,7 @@ test: $(INSTALLED)
 
 # the tests marked slow: whole runs and whole reports that must stay long
 test-slow: $(INSTALLED)
-	$(BIN)/python -m pytest -n auto -m slow
+	$(BIN)/python -m pytest -n auto --dist loadfile -m slow
 
 # every test on the lowest versions pyproject.toml allows (the floors it claims)
 test-floor:
