@@ -53,6 +53,7 @@ def test_flops_count_the_six_matmuls_of_forward_and_backward():
     assert flops_per_seed_epoch(100) == 2 * 100 * (4 * 100 + 3 * 100 * 100 + 3 * 100)
 
 
+@pytest.mark.slow  # a whole benchmark run: make test-slow (CI)
 def test_a_tiny_benchmark_writes_every_record(tmp_path):
     out = tmp_path / "results.json"
     argv = ["--seeds", "1,3", "--datasets", "xor_easy", "--dtypes", "float64", "--epochs", "3",
@@ -103,6 +104,7 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert "JAX's default matmul precision" in both.split("## On GPU")[1]
 
 
+@pytest.mark.slow  # a whole benchmark run: make test-slow (CI)
 def test_a_run_stopped_part_way_keeps_the_groups_it_finished(tmp_path, monkeypatch):
     """A run killed in its second dataset/dtype group (a time limit on a lent machine) leaves the
     first group's records and a section that says it is partial."""

@@ -252,7 +252,7 @@ ROBUST = {
 def test_code_that_cannot_be_run_gives_exit_2_and_a_one_line_reason(capsys, tmp_path, case):
     source, reason = ROBUST[case]
     (tmp_path / "mine.py").write_text(source)
-    code = run_cli(check.main, [str(tmp_path / "mine.py"), "--timeout", "8"], "check")
+    code = run_cli(check.main, [str(tmp_path / "mine.py"), "--timeout", "4"], "check")
     out, err = capsys.readouterr()
     assert code == 2, out
     last = out.rstrip().splitlines()[-1]
