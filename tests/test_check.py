@@ -164,6 +164,65 @@ def test_each_planted_mistake_is_rejected_localised_and_named(graded, tmp_path, 
         assert report.hints == [expected]
 
 
+# right values in another shape that holds them unambiguously: a bias as a row or a column,
+# ∂W3 as a vector; each must be right, with a remark that names the shape
+RESHAPED = {
+    "biases_as_rows": [("delta1.sum(axis=0)", "delta1.sum(axis=0, keepdims=True)"),
+                       ("delta2.sum(axis=0)", "delta2.sum(axis=0, keepdims=True)"),
+                       ("delta3.sum(axis=0)", "delta3.sum(axis=0, keepdims=True)")],
+    "biases_as_columns": [("grad_b1 = delta1.sum(axis=0)", "grad_b1 = delta1.sum(axis=0)[:, None]"),
+                          ("grad_b2 = delta2.sum(axis=0)", "grad_b2 = delta2.sum(axis=0).reshape(-1, 1)")],
+    "w3_as_a_vector": [("grad_W3 = z2.T @ delta3", "grad_W3 = (z2.T @ delta3).ravel()")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", RESHAPED)
+def test_right_values_in_an_unambiguous_shape_are_right_with_a_remark(graded, tmp_path, case):
+    report = graded(tmp_path, mutate(RESHAPED[case]))
+    assert report.exit_code == 0, report.reason
+    assert max(report.errors.values()) < 1e-12
+    assert report.remarks and all("its values were compared as they are" in r for r in report.remarks)
+
+
+@pytest.mark.parametrize(
+    ("replacements", "first_wrong", "hypothesis"),
+    [
+        # the bias of every row, not summed: (n, h), tested against the mistake it is
+        ([("grad_b1 = delta1.sum(axis=0)", "grad_b1 = delta1")], "b1", "bias_not_summed_1"),
+        # a transposed weight gradient is never reshaped into a right one
+        ([("grad_W2 = z1.T @ delta2", "grad_W2 = delta2.T @ z1")], "W2", "weight_gradient_transposed_2"),
+        ([("grad_W3 = z2.T @ delta3", "grad_W3 = delta3.T @ z2")], "W3", "weight_gradient_transposed_3"),
+    ],
+)
+def test_a_shape_that_is_a_mistake_stays_wrong_and_is_named(
+    graded, tmp_path, replacements, first_wrong, hypothesis
+):
+    report = graded(tmp_path, mutate(replacements))
+    assert report.exit_code == 1 and report.reason.startswith(SYMBOLS[first_wrong])
+    expected = next(h.hint for h in check_hypotheses() if h.name == hypothesis)
+    assert expected in report.hints
+    assert not any("compared as they are" in remark for remark in report.remarks)  # no leniency
+    # the shape is described on a problem where n > 1 and h1 ≠ h2, so no two sizes read alike
+    if "shape" in report.reason:
+        n, h1, h2 = map(int, re.search(r"on batch (\d+), widths (\d+)x(\d+)", report.reason).groups())
+        assert n > 1 and h1 != h2
+
+
+def test_a_near_miss_names_the_closest_mistake_and_how_close(graded, tmp_path):
+    """Cross-entropy's gradient with the common ε = 1e-4 inside the logs matches no mistake to
+    1e-6, but comes far closer to it than to the right answer: the hint says which, and how close."""
+    eps_in_the_logs = [("    dL_dout = 2 / n * (out - y)\n",
+                        "    eps = 1e-4\n    dL_dout = (-(y / (out + eps)) + (1 - y) / (1 - out + eps)) / n\n")]  # fmt: skip
+    report = graded(tmp_path, mutate(eps_in_the_logs))
+    assert report.exit_code == 1 and len(report.hints) == 1
+    cross_entropy = next(h.hint for h in check_hypotheses() if h.name == "cross_entropy_gradient")
+    agreement, truth = map(
+        float, re.search(r"agreeing to (\S+) where the right answer is (\S+) away", report.hints[0]).groups()
+    )
+    assert report.hints[0].startswith("closest known mistake") and cross_entropy in report.hints[0]
+    assert agreement <= 1e-2 and 100 * agreement <= truth
+
+
 def check_hypotheses():
     from twolayer_jax.checks.diagnosis import HYPOTHESES
 

@@ -23,6 +23,7 @@ import dataclasses
 import json
 from importlib.resources import files
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -32,10 +33,12 @@ from twolayer_jax.checks.diagnosis import (
     DELTAS_CONTRADICT_GRADIENTS,
     RIGHT,
     Mistake,
+    closest_mistake,
     first_wrong,
     lab_backward,
     localise,
     matching_hypotheses,
+    near_miss_hint,
     precision_hint,
 )
 from twolayer_jax.checks.learner import (
@@ -113,29 +116,72 @@ def describe_problem(problem: dict) -> str:
     return f"batch {len(problem['x'])}, widths {problem['W2'].shape[0]}x{problem['W2'].shape[1]}"
 
 
-def judge_term(term: str, calls: list[Call], problems: list, references: list) -> tuple[float, str]:
+class Judgement(NamedTuple):
+    error: float  # the worst relative error over the problems
+    note: str  # why the term is unusable somewhere, beyond its number ("" if it is not)
+    reshaped: tuple[int, ...] | None  # the other shape its right-sized values came in, if any
+
+
+def accepted_shapes(term: str, expected: tuple[int, ...]) -> set[tuple[int, ...]]:
+    """The shapes that hold ``term``'s values unambiguously: a bias as (h,), (1, h) or (h, 1),
+    and ∂W3, one column, as (h2, 1) or (h2,). A weight matrix is never reshaped, so a transposed
+    ∂W stays wrong (∂W3 as (1, h2) included)."""
+    if term.startswith("b"):
+        (units,) = expected
+        return {(units,), (1, units), (units, 1)}
+    if term == "W3":
+        return {expected, expected[:1]}
+    return {expected}
+
+
+def shape_pattern(shape: tuple[int, ...]) -> str:
+    """``(4,)`` → "a vector (h,)", ``(1, 4)`` → "a row (1, h)", ``(4, 1)`` → "a column (h, 1)"."""
+    if len(shape) == 1:
+        return "a vector (1,)" if shape == (1,) else "a vector (h,)"
+    if shape == (1, 1):
+        return "a (1, 1) array"
+    return "a row (1, h)" if shape[0] == 1 and shape[1] != 1 else "a column (h, 1)"
+
+
+def telling(problem: dict) -> bool:
+    """A problem whose shapes cannot be mistaken for each other: n > 1 and h1 ≠ h2, so a
+    (1, h) bias and an (n, h) one, or h1 and h2, never read alike in a message."""
+    h1, h2 = problem["W2"].shape
+    return len(problem["x"]) > 1 and h1 != h2
+
+
+def judge_term(term: str, calls: list[Call], problems: list, references: list) -> Judgement:
     """The worst relative error of one term over the problems that returned a dict, and, when the
-    term is unusable somewhere, why (the first such problem's reason)."""
-    worst, note, missing = 0.0, "", 0
+    term is unusable somewhere, why (a shape is described on a telling problem when one shows it)."""
+    worst, notes, missing, reshaped = 0.0, [], 0, None
     for call, problem, reference in zip(calls, problems, references, strict=True):
         value, expected = call.arrays.get(term), reference[term]
+        if (
+            value is not None
+            and value.shape != expected.shape
+            and value.shape in accepted_shapes(term, expected.shape)
+        ):
+            reshaped, value = value.shape, value.reshape(expected.shape)  # the same values, unambiguously
         if value is None:
             missing += 1
-            note = note or call.notes.get(term, "")
+            notes.append((True, call.notes.get(term, "")))
             worst = np.inf
         elif value.shape != expected.shape:
-            note = (
-                note or f"has shape {value.shape}, expected {expected.shape} (on {describe_problem(problem)})"
-            )
+            where = describe_problem(problem)
+            shape_note = f"has shape {value.shape}, expected {expected.shape} (on {where})"
+            notes.append((not telling(problem), shape_note))
             worst = np.inf
         elif not np.isfinite(value).all():
-            note = note or f"contains NaN or inf (on {describe_problem(problem)})"
+            notes.append((True, f"contains NaN or inf (on {describe_problem(problem)})"))
             worst = np.inf
         else:
             worst = max(worst, relative_error(value, expected))  # never NaN: see relative_error
+    note = min((n for n in notes if n[1]), key=lambda n: n[0], default=(True, ""))[1]
     if missing and not note:
         note = f"not returned (on {missing} of {len(calls)} problems)"
-    return worst, note
+    # a (1, h) from an n = 1 problem may be an unsummed bias: a reshape counts only if every
+    # problem's shape was acceptable
+    return Judgement(worst, note, None if notes else reshaped)
 
 
 def judged_terms(calls: list[Call]) -> list[str]:
@@ -167,12 +213,18 @@ def grade(run: LearnerRun, problems: list, references: list, args) -> Report:
     solved, answers = [problems[i] for i in done], [references[i] for i in done]
     terms = judged_terms(calls)
     judged = {t: judge_term(t, calls, solved, answers) for t in terms}
-    errors = {t: error for t, (error, _) in judged.items()}
-    notes = {t: note for t, (_, note) in judged.items() if note}
+    errors = {t: judgement.error for t, judgement in judged.items()}
+    notes = {t: judgement.note for t, judgement in judged.items() if judgement.note}
     wrong = {t for t, error in errors.items() if not error <= RIGHT}
     failures = failed_calls_line(run, problems)
     report = Report("", WRONG_EXIT if wrong or failures else RIGHT_EXIT, errors=errors, notes=notes)
     report.learner_text = next((c.learner_text for c in run.calls if c.learner_text), "")
+    report.remarks += [
+        f"{SYMBOLS[t]} came as {shape_pattern(judgement.reshaped)} where the contract says "
+        f"{shape_pattern(answers[0][t].shape)}: its values were compared as they are"
+        for t, judgement in judged.items()
+        if judgement.reshaped
+    ]
     extra = sorted({key for c in calls for key in c.extra_keys})
     if extra:
         report.remarks.append(f"the returned dict also has {', '.join(extra)}, which the contract does not "
@@ -195,6 +247,9 @@ def diagnose(learner: list, problems: list, references: list, wrong: set, errors
     comparable = wrong & set(learner[0])
     fits = matching_hypotheses(learner, problems, references, comparable, args.network) if comparable else []
     hints = [h.hint for h in fits]
+    if comparable and not fits:
+        miss = closest_mistake(learner, problems, references, comparable, args.network)
+        hints += [near_miss_hint(miss)] if miss else []
     precision = precision_hint(learner, errors)
     return [*hints, precision] if precision else hints
 

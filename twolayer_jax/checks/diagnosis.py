@@ -7,7 +7,8 @@ tensor before it in backward order, on every problem.
 """
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from twolayer_jax.network import Network
 # relative error under which a learner's tensor counts as right: float64 gives ≈ 1e-15, a real
 # mistake ≳ 1e-2; between FLOAT32_LEVEL and RIGHT the numbers are right but computed in float32
 RIGHT = 1e-6
+# a known mistake within NEAR_MISS of the learner's numbers, and NEAR_MISS_MARGIN times closer than
+# the right answer, is shown as the closest one
+NEAR_MISS = 1e-2
+NEAR_MISS_MARGIN = 100
 FLOAT32_LEVEL = 1e-4
 LOW_PRECISION_LEVEL = 1e-2  # float16 rounds to 5e-4 per value; errors grow as it is computed with
 FLOAT32_HINT = (
@@ -256,6 +261,32 @@ def localise(wrong: set[str], returned: set[str]) -> str:
     )
 
 
+def disagreement(pairs: list[tuple[dict, dict]], terms: list[str]) -> float:
+    """The worst relative error between the two sides of each pair, over ``terms``."""
+    return max((relative_error(a[t], b[t]) for a, b in pairs for t in terms), default=0.0)
+
+
+def candidate_mistakes(
+    problems: list[dict[str, np.ndarray]],
+    references: list[dict[str, np.ndarray]],
+    term: str,
+    right: list[str],
+    network: Network,
+) -> Iterator[tuple[Hypothesis, list[dict[str, np.ndarray]]]]:
+    """Each known mistake that changes ``term`` on these problems (or it proves nothing) and keeps
+    every term in ``right`` right (a hint never contradicts a tensor the learner got right), with
+    its terms on every problem."""
+    for hypothesis in HYPOTHESES:
+        try:
+            variants = [lab_backward(p, p["x"], p["y"], network, hypothesis.mistake) for p in problems]
+        except ValueError:  # the mistake cannot even run on these shapes, so it is not what happened
+            continue
+        against_reference = list(zip(variants, references, strict=True))
+        if disagreement(against_reference, [term]) <= RIGHT or disagreement(against_reference, right) > RIGHT:
+            continue
+        yield hypothesis, variants
+
+
 def matching_hypotheses(
     learner: list[dict[str, np.ndarray]],
     problems: list[dict[str, np.ndarray]],
@@ -263,13 +294,10 @@ def matching_hypotheses(
     wrong: set[str],
     network: Network,
 ) -> list[Hypothesis]:
-    """The known mistakes that reproduce the learner's numbers on every problem.
-
-    Preferred: mistakes that reproduce every returned tensor. Failing those (a learner may make
-    two mistakes), mistakes that reproduce the first wrong tensor and every tensor before it. A
-    mistake must also change that first wrong tensor on these problems, or it proves nothing, and
-    it must leave right every tensor the learner got right: a hint that contradicts a returned
-    tensor is never given."""
+    """The known mistakes (:func:`candidate_mistakes`) that reproduce the learner's numbers on
+    every problem. Preferred: mistakes that reproduce every returned tensor. Failing those (a
+    learner may make two mistakes), mistakes that reproduce the first wrong tensor and every
+    tensor before it."""
     term = first_wrong(wrong)
     if term is None:
         return []
@@ -277,28 +305,54 @@ def matching_hypotheses(
     right = [t for t in returned if t not in wrong]
     up_to_first = returned[: returned.index(term) + 1]
     explains_all, explains_first = [], []
-    for hypothesis in HYPOTHESES:
-        try:
-            mistake = hypothesis.mistake
-            variants = [lab_backward(p, p["x"], p["y"], network, mistake) for p in problems]
-        except ValueError:  # the mistake cannot even run on these shapes, so it is not what happened
-            continue
+    for hypothesis, variants in candidate_mistakes(problems, references, term, right, network):
         pairs = list(zip(learner, variants, strict=True))
-        against_reference = list(zip(variants, references, strict=True))
-
-        def reproduces(terms: list[str], pairs=pairs) -> bool:
-            return all(relative_error(mine[t], variant[t]) <= RIGHT for mine, variant in pairs for t in terms)
-
-        def keeps_right(terms: list[str], pairs=against_reference) -> bool:
-            return all(relative_error(variant[t], ref[t]) <= RIGHT for variant, ref in pairs for t in terms)
-
-        if keeps_right([term]) or not keeps_right(right):
-            continue
-        if reproduces(returned):
+        if disagreement(pairs, returned) <= RIGHT:
             explains_all.append(hypothesis)
-        elif reproduces(up_to_first):
+        elif disagreement(pairs, up_to_first) <= RIGHT:
             explains_first.append(hypothesis)
     return explains_all or explains_first
+
+
+class NearMiss(NamedTuple):
+    hypothesis: Hypothesis
+    agreement: float  # the learner's first wrong term against the mistake's, relative error
+    truth: float  # the same term against the right answer
+
+
+def closest_mistake(
+    learner: list[dict[str, np.ndarray]],
+    problems: list[dict[str, np.ndarray]],
+    references: list[dict[str, np.ndarray]],
+    wrong: set[str],
+    network: Network,
+) -> NearMiss | None:
+    """When no known mistake reproduces the learner's numbers, the one that comes far closer than
+    the right answer does: within NEAR_MISS of the learner's first wrong term, and at least
+    NEAR_MISS_MARGIN times closer than the truth (a mistake computed with a small constant
+    added, such as an ε inside a log, lands there)."""
+    term = first_wrong(wrong)
+    if term is None:
+        return None
+    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
+    right = [t for t in returned if t not in wrong]
+    truth = disagreement(list(zip(learner, references, strict=True)), [term])
+    misses = [
+        NearMiss(hypothesis, disagreement(list(zip(learner, variants, strict=True)), [term]), truth)
+        for hypothesis, variants in candidate_mistakes(problems, references, term, right, network)
+    ]
+    best = min(misses, key=lambda miss: miss.agreement, default=None)
+    if best is None or not (best.agreement <= NEAR_MISS and best.agreement * NEAR_MISS_MARGIN <= truth):
+        return None
+    return best
+
+
+def near_miss_hint(miss: NearMiss) -> str:
+    return (
+        f"closest known mistake, agreeing to {miss.agreement:.0e} where the right answer is "
+        f"{miss.truth:.0e} away: {miss.hypothesis.hint} (not exactly: is there a small constant, "
+        "such as an ε inside a log, in your formula?)"
+    )
 
 
 DELTAS_CONTRADICT_GRADIENTS = (
