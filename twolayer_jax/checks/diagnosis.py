@@ -287,6 +287,12 @@ def candidate_mistakes(
         yield hypothesis, variants
 
 
+def returned_and_right(learner: list[dict[str, np.ndarray]], wrong: set[str]) -> tuple[list[str], list[str]]:
+    """The terms the learner returned, in backward order, and those of them that are right."""
+    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
+    return returned, [t for t in returned if t not in wrong]
+
+
 def matching_hypotheses(
     learner: list[dict[str, np.ndarray]],
     problems: list[dict[str, np.ndarray]],
@@ -301,8 +307,7 @@ def matching_hypotheses(
     term = first_wrong(wrong)
     if term is None:
         return []
-    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
-    right = [t for t in returned if t not in wrong]
+    returned, right = returned_and_right(learner, wrong)
     up_to_first = returned[: returned.index(term) + 1]
     explains_all, explains_first = [], []
     for hypothesis, variants in candidate_mistakes(problems, references, term, right, network):
@@ -334,8 +339,7 @@ def closest_mistake(
     term = first_wrong(wrong)
     if term is None:
         return None
-    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
-    right = [t for t in returned if t not in wrong]
+    right = returned_and_right(learner, wrong)[1]
     truth = disagreement(list(zip(learner, references, strict=True)), [term])
     misses = [
         NearMiss(hypothesis, disagreement(list(zip(learner, variants, strict=True)), [term]), truth)
