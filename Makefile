@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 
 FLOOR_VENV := .venv-floor
 
-.PHONY: run report bench test test-slow test-floor lint clean
+.PHONY: run report bench test test-slow test-floor lint clean autograder.zip
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,16 @@ test-floor:
 	$(FLOOR_VENV)/bin/python -m pip install --quiet --editable '.[dev]' --constraint $(FLOOR_VENV)/floors.txt
 	$(FLOOR_VENV)/bin/python -m pytest -n auto --nbmake tests notebooks/walkthrough.ipynb
 
+# the Gradescope autograder: setup.sh, run_autograder and this project (autograder/README.md)
+autograder.zip:
+	rm -rf build/autograder && mkdir -p build/autograder/project
+	git archive HEAD | tar -x -C build/autograder/project
+	cp autograder/setup.sh autograder/run_autograder build/autograder/
+	cd build/autograder && $(PYTHON) -m zipfile -c ../../autograder.zip setup.sh run_autograder project
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) runs .pytest_cache build autograder.zip

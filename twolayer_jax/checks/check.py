@@ -49,6 +49,7 @@ from twolayer_jax.checks.learner import (
     printable,
     run_learner,
 )
+from twolayer_jax.checks.platforms import FORMATS as PLATFORMS
 from twolayer_jax.checks.sandbox import Isolation, Limits, choose_isolation
 from twolayer_jax.checks.terms import BACKWARD_ORDER, DELTA_KEYS, PARAM_KEYS, SYMBOLS
 from twolayer_jax.cli import (
@@ -311,6 +312,16 @@ def json_record(report: Report) -> dict:
     }
 
 
+def json_output(reports: list[Report], skipped: list[tuple[str, str]], form: str) -> list | dict:
+    """What ``--json`` holds: a record per file, or one submission's platform result."""
+    if form in PLATFORMS:
+        return PLATFORMS[form](reports[0], report_lines(reports[0]))
+    records = [json_record(r) for r in reports]
+    return records + [
+        {"target": printable(p, False), "verdict": "skipped", "reason": why} for p, why in skipped
+    ]
+
+
 def names_bound(node: ast.AST) -> set[str]:
     """The names one statement binds in its module's namespace."""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -383,6 +394,9 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--template", action="store_true", help="print a backward-pass file to start from")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write one record per submission")
+    parser.add_argument("--format", choices=("records", *PLATFORMS), default="records",
+                        help="what --json holds: the checker's records (default), or one submission's "
+                        "result as Gradescope or PrairieLearn reads it")  # fmt: skip
     parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per submission")
     parser.add_argument("--memory-limit", type=int_at_least(64), default=2048, metavar="MIB",
                         help="address space a submission may use, in MiB (default 2048)")  # fmt: skip
@@ -448,15 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     if not targets:
         raise UsageError("no file to grade: every .py file was skipped (" + "; ".join(
             f"{Path(p).name}: {why}" for p, why in skipped[:3]) + ")")  # fmt: skip
+    if args.format != "records" and not (args.json and len(targets) == 1 and not skipped):
+        raise UsageError(
+            f"--format {args.format} writes one submission's result: give one file and --json PATH"
+        )
     if args.json:
         writable_file(args.json)
     isolation = choose_isolation()
     reports = grade_all(targets, args, isolation)
     print_reports(reports, skipped, isolation)
     if args.json:
-        records = [json_record(r) for r in reports]
-        records += [
-            {"target": printable(p, False), "verdict": "skipped", "reason": why} for p, why in skipped
-        ]
-        write_atomically(args.json, json.dumps(records, indent=2) + "\n")
+        write_atomically(args.json, json.dumps(json_output(reports, skipped, args.format), indent=2) + "\n")
     return max(r.exit_code for r in reports)
