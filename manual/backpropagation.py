@@ -1,6 +1,6 @@
 """The lab's backward pass, by hand, term by term (row-vector convention, ⊙ elementwise):
 
-    δ3 = ∂L/∂y ⊙ σ'(x3);          ∂L/∂W3 = z2ᵀ·δ3;  ∂L/∂b3 = Σ_rows δ3
+    δ3 = ∂L/∂y_pred ⊙ σ'(x3);          ∂L/∂W3 = z2ᵀ·δ3;  ∂L/∂b3 = Σ_rows δ3
     δ2 = (δ3·W3ᵀ) ⊙ σ'(x2);       ∂L/∂W2 = z1ᵀ·δ2;  ∂L/∂b2 = Σ_rows δ2
     δ1 = (δ2·W2ᵀ) ⊙ σ'(x1);       ∂L/∂W1 = xᵀ·δ1;   ∂L/∂b1 = Σ_rows δ1
 

@@ -84,20 +84,21 @@ def activation_derivative(spec: str, pre_activation: Array, output: Array) -> Ar
 
 
 def mse_gradient(output: Array, target: Array) -> Array:
-    """∂L/∂y of L = mean((y − ŷ)²) over n rows: (2/n)(y − ŷ)."""
+    """∂L/∂y_pred of L = mean((y_pred − y)²) over n rows: (2/n)(y_pred − y)."""
     return 2 * (output - target) / output.size  # n rows of one output each
 
 
 def mse_output_delta(cache: ForwardCache, target: Array, output_activation: str) -> Array:
-    """δ3 = ∂L/∂y ⊙ f'(x3)."""
+    """δ3 = ∂L/∂y_pred ⊙ f'(x3)."""
     return mse_gradient(cache.y, target) * activation_derivative(output_activation, cache.x3, cache.y)
 
 
 def bce_output_delta(cache: ForwardCache, target: Array, output_activation: str) -> Array:
-    """For L = mean(−ŷ log σ(t) − (1 − ŷ) log(1 − σ(t))): ∂L/∂y = (y − ŷ)/(n·y(1 − y)), and σ'(t) =
-    y(1 − y) cancels it, so δ3 = (σ(t) − ŷ)/n: no division that could blow up. Written as
-    ((1 − ŷ)·σ(t) − ŷ·σ(−t))/n, equal for 0/1 targets, so 1 − σ(t) is never formed by subtraction
-    (which would lose every digit once σ(t) rounds near 1)."""
+    """For L = mean(−y log σ(t) − (1 − y) log(1 − σ(t))):
+    ∂L/∂y_pred = (y_pred − y)/(n·y_pred(1 − y_pred)), and σ'(t) = y_pred(1 − y_pred) cancels it, so
+    δ3 = (σ(t) − y)/n: no division that could blow up. Written as ((1 − y)·σ(t) − y·σ(−t))/n,
+    equal for 0/1 targets, so 1 − σ(t) is never formed by subtraction (which would lose every
+    digit once σ(t) rounds near 1)."""
     del output_activation  # always a sigmoid (Network checks)
     logits = cache.x3
     return ((1 - target) * jax.nn.sigmoid(logits) - target * jax.nn.sigmoid(-logits)) / logits.size

@@ -69,7 +69,7 @@ plt.show()
 # %%
 from twolayer_jax.model import forward, forward_layers, init_params
 
-x, labels = xor.x, xor.y  # the labels are the handout's ŷ
+x, labels = xor.x, xor.y  # the labels y; the network's output is y_pred (cache.y below)
 params = init_params(jax.random.key(0), (100, 100), jnp.float64)
 for name, value in params.items():
     print(f"{name}: {value.shape}")
@@ -87,7 +87,7 @@ assert jnp.array_equal(forward(params, x), cache.y)
 # %% [markdown]
 # ## 3. The backward pass, by hand
 #
-# With the loss L = mean((y − ŷ)²), the backward pass walks from the output to the input. δk is
+# With the loss L = mean((y_pred − y)²), the backward pass walks from the output to the input. δk is
 # ∂L/∂xk, the gradient in layer k's pre-activation; each layer's gradients follow from its δ.
 # This table lists the terms in the order they are computed.
 

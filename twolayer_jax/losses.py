@@ -23,7 +23,7 @@ def mse(logits: Array, output: Array, target: Array) -> Array:
 
 
 def bce(logits: Array, output: Array, target: Array) -> Array:
-    """Binary cross-entropy of a sigmoid output, from the logits: ``mean(softplus(t) − ŷ·t)``,
+    """Binary cross-entropy of a sigmoid output, from the logits: ``mean(softplus(t) − y·t)``,
     finite even where σ(t) rounds to 0 or 1 (the output is then only used by the caller for
     accuracy). Needs a sigmoid output activation."""
     del output  # log σ(t) from σ(t) would lose everything once σ(t) rounds to 0 or 1

@@ -1,6 +1,6 @@
 """The lab's network as pure functions over a params pytree.
 
-    x (n, 2) → z1 = σ(x·W1 + b1) (n, h1) → z2 = σ(z1·W2 + b2) (n, h2) → y = σ(z2·W3 + b3) (n, 1)
+    x (n, 2) → z1 = σ(x·W1 + b1) (n, h1) → z2 = σ(z1·W2 + b2) (n, h2) → y_pred = σ(z2·W3 + b3) (n, 1)
 
 Params is a plain dict ``{"W1", "b1", "W2", "b2", "W3", "b3"}`` with shapes (2, h1), (h1,),
 (h1, h2), (h2,), (h2, 1), (1,). Nothing here is jitted; ``one_run`` jits the whole run.
@@ -23,7 +23,8 @@ LAB_HIDDEN = (100, 100)  # the lab's hidden widths (h1, h2)
 class ForwardCache(NamedTuple):
     """Every value of one forward pass, named as in ``manual/backpropagation.py``: ``x1, x2, x3``
     are the three layers' pre-activations, ``z1, z2`` the hidden outputs and ``y`` the network's
-    output. The hand-written backward pass reads these."""
+    output (y_pred in the equations, where y is the label). The hand-written backward pass reads
+    these."""
 
     x: Array  # (n, 2)
     x1: Array  # (n, h1)

@@ -5,8 +5,9 @@
 The contract: ``backward(params, x, y)`` gets NumPy float64 arrays, ``params`` a dict with
 W1 (2, h1), b1 (h1,), W2 (h1, h2), b2 (h2,), W3 (h2, 1), b3 (1,); x (n, 2); y (n, 1) of 0/1 labels.
 It returns a dict of NumPy arrays with the same keys and shapes: the gradients of
-L = mean((y_pred - y)**2). Returning delta1, delta2, delta3 too (δk = ∂L/∂xk, shapes (n, h1),
-(n, h2), (n, 1)) lets the checker name the wrong term exactly.
+L = mean((y_pred - y)**2), where y_pred is the network's output and y the label. Returning delta1,
+delta2, delta3 too (δk = ∂L/∂xk, shapes (n, h1), (n, h2), (n, 1)) lets the checker name the wrong
+term exactly. xk is layer k's pre-activation (x1 = x·W1 + b1) and zk = σ(xk) its output.
 
 Notation as in manual/backpropagation.py: · is ``@``, ⊙ is ``*``, ᵀ is ``.T``, Σ_rows is ``.sum(axis=0)``.
 """
@@ -38,7 +39,7 @@ def backward(params, x, y):
     n = x.shape[0]
 
     # backward pass, one line per term of the derivation
-    delta3 = todo("delta3 = ∂L/∂y ⊙ σ'(x3), with ∂L/∂y = (2/n)(y_pred - y)")
+    delta3 = todo("delta3 = ∂L/∂y_pred ⊙ σ'(x3), with ∂L/∂y_pred = (2/n)(y_pred - y)")
     grad_W3 = todo("∂W3 = z2ᵀ·δ3")
     grad_b3 = todo("∂b3 = Σ_rows δ3")
     delta2 = todo("delta2 = (δ3·W3ᵀ) ⊙ σ'(x2)")

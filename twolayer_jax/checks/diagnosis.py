@@ -40,7 +40,7 @@ class Mistake:
     derivative_of_pre_activation: tuple[int, ...] = ()  # layers whose σ' is fed xk, not zk
     derivative_twice: tuple[int, ...] = ()  # layers whose σ' is multiplied in twice
     output_derivative_forgotten: bool = False
-    loss_gradient: Callable = mse_gradient  # ∂L/∂y from (output, target)
+    loss_gradient: Callable = mse_gradient  # ∂L/∂y_pred from (output, target)
     bias_unsummed: tuple[int, ...] = ()  # layers whose ∂bk is δk itself, not Σ_rows δk
     bias_averaged: tuple[int, ...] = ()  # layers whose ∂bk is the mean of δk's rows
     weight_gradient_transposed: tuple[int, ...] = ()  # layers computing δkᵀ·input
@@ -77,7 +77,7 @@ def per_layer_mistakes() -> list[Hypothesis]:
             ),
             Hypothesis(
                 f"bias_averaged_{k}",
-                f"∂b{k} was averaged over the batch: ∂b{k} = Σ_rows δ{k} (the 1/n is already in ∂L/∂y)",
+                f"∂b{k} was averaged over the batch: ∂b{k} = Σ_rows δ{k} (the 1/n is already in ∂L/∂y_pred)",
                 Mistake(bias_averaged=(k,)),
             ),
             Hypothesis(
@@ -124,37 +124,39 @@ HYPOTHESES = (
     ),
     Hypothesis(
         "output_derivative_forgotten",
-        "the output layer's σ' is missing: δ3 = ∂L/∂y ⊙ σ'(x3), not ∂L/∂y",
+        "the output layer's σ' is missing: δ3 = ∂L/∂y_pred ⊙ σ'(x3), not ∂L/∂y_pred",
         Mistake(output_derivative_forgotten=True),
     ),
     loss_gradient_mistake(
         "two_over_n_dropped",
-        "∂L/∂y lacks the factor 2/n: for L = mean((y − ŷ)²), ∂L/∂y = (2/n)(y − ŷ), not (y − ŷ)",
+        "∂L/∂y_pred lacks the factor 2/n: for L = mean((y_pred − y)²), ∂L/∂y_pred = (2/n)(y_pred − y), "
+        "not (y_pred − y)",
         lambda out, target: out - target,
     ),
     loss_gradient_mistake(
         "one_over_n_dropped",
-        "∂L/∂y lacks the 1/n of the mean: ∂L/∂y = (2/n)(y − ŷ), not 2(y − ŷ)",
+        "∂L/∂y_pred lacks the 1/n of the mean: ∂L/∂y_pred = (2/n)(y_pred − y), not 2(y_pred − y)",
         lambda out, target: 2 * (out - target),
     ),
     loss_gradient_mistake(
         "factor_two_dropped",
-        "∂L/∂y lacks the 2 of the square: ∂L/∂y = (2/n)(y − ŷ), not (y − ŷ)/n",
+        "∂L/∂y_pred lacks the 2 of the square: ∂L/∂y_pred = (2/n)(y_pred − y), not (y_pred − y)/n",
         lambda out, target: (out - target) / len(out),
     ),
     loss_gradient_mistake(
         "two_over_n_doubled",
-        "∂L/∂y is twice too large: ∂L/∂y = (2/n)(y − ŷ), not (4/n)(y − ŷ)",
+        "∂L/∂y_pred is twice too large: ∂L/∂y_pred = (2/n)(y_pred − y), not (4/n)(y_pred − y)",
         lambda out, target: 4 * (out - target) / len(out),
     ),
     loss_gradient_mistake(
         "sign_flipped",
-        "∂L/∂y has the wrong sign: it is (2/n)(y − ŷ) with y the network's output and ŷ the label",
+        "∂L/∂y_pred has the wrong sign: it is (2/n)(y_pred − y), with y_pred the network's output and y "
+        "the label",
         lambda out, target: 2 * (target - out) / len(out),
     ),
     loss_gradient_mistake(
         "cross_entropy_gradient",
-        "this is the gradient of binary cross-entropy (δ3 = (y − ŷ)/n), not of the lab's MSE loss",
+        "this is the gradient of binary cross-entropy (δ3 = (y_pred − y)/n), not of the lab's MSE loss",
         lambda out, target: (out - target) / (out * (1 - out) * len(out)),
     ),
     Hypothesis(

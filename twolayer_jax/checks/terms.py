@@ -17,7 +17,7 @@ class Term(NamedTuple):
 
 
 TERMS = (
-    Term("delta3", "δ3", "δ3 = ∂L/∂y ⊙ σ'(x3) with ∂L/∂y = (2/n)(y − ŷ)"),
+    Term("delta3", "δ3", "δ3 = ∂L/∂y_pred ⊙ σ'(x3) with ∂L/∂y_pred = (2/n)(y_pred − y)"),
     Term("W3", "∂W3", "∂W3 = z2ᵀ·δ3"),
     Term("b3", "∂b3", "∂b3 = Σ_rows δ3"),
     Term("delta2", "δ2", "δ2 = (δ3·W3ᵀ) ⊙ σ'(x2)"),
