@@ -36,6 +36,7 @@ LAYERS = [
         "twolayer_jax.checks.learner_harness",
         "twolayer_jax.checks.terms",
         "twolayer_jax.checks.backward_template",
+        "twolayer_jax.checks.numpy_twins",
     ],
     ["twolayer_jax.checks.comparison", "twolayer_jax.checks.learner"],
     ["twolayer_jax.checks.diagnosis", "twolayer_jax.checks.gradcheck"],

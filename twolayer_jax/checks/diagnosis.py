@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 
 from manual.derivatives import DERIVATIVES, mse_gradient
-from twolayer_jax.activations import get_activation, parse_activation
+from twolayer_jax.activations import parse_activation
+from twolayer_jax.checks import numpy_twins
 from twolayer_jax.checks.comparison import relative_error
 from twolayer_jax.checks.terms import BACKWARD_ORDER, EQUATIONS, SYMBOLS
 from twolayer_jax.network import Network
@@ -184,28 +185,24 @@ def lab_backward(
     """The lab's forward and backward pass of ``network`` (trained on MSE) in NumPy float64, with
     ``mistake``'s switches applied: the six gradients and the three deltas."""
     first, second = network.hidden
-    hidden = {1: get_activation(first), 2: get_activation(second)}
-    output = network.output_function()
+    names = {1: first, 2: second, 3: network.output_activation}
     cache = {"x": x}
     cache["x1"] = x @ params["W1"] + params["b1"]
-    cache["z1"] = np.asarray(hidden[1](cache["x1"]))
+    cache["z1"] = numpy_twins.activation(first)(cache["x1"])
     cache["x2"] = cache["z1"] @ params["W2"] + params["b2"]
-    cache["z2"] = np.asarray(hidden[2](cache["x2"]))
+    cache["z2"] = numpy_twins.activation(second)(cache["x2"])
     cache["x3"] = cache["z2"] @ params["W3"] + params["b3"]
-    cache["z3"] = np.asarray(output(cache["x3"]))
-    names = {1: first, 2: second, 3: network.output_activation}
+    cache["z3"] = numpy_twins.activation(names[3])(cache["x3"])
     layer_input = {1: "x", 2: "z1", 3: "z2"}
 
     def sigma_prime(layer: int) -> np.ndarray:
-        name, parameter = parse_activation(names[layer])
-        derivative = DERIVATIVES[name]
+        takes = DERIVATIVES[parse_activation(names[layer])[0]].takes
         source = dict(mistake.derivative_from).get(layer)
         if source is None:
-            wrong_quantity = derivative.takes == "output" and layer in mistake.derivative_of_pre_activation
-            use_output = derivative.takes == "output" and not wrong_quantity
+            wrong_quantity = takes == "output" and layer in mistake.derivative_of_pre_activation
+            use_output = takes == "output" and not wrong_quantity
             source = f"z{layer}" if use_output else f"x{layer}"
-        arguments = (cache[source],) if parameter is None else (cache[source], parameter)
-        value = np.asarray(derivative.fn(*arguments))
+        value = numpy_twins.derivative(names[layer])(cache[source])
         return value**2 if layer in mistake.derivative_twice else value
 
     deltas = {3: mistake.loss_gradient(cache["z3"], y)}
