@@ -51,7 +51,7 @@ LAYERS = [
     # the performance lab, beside the package
     ["benchmarks", "benchmarks.numpy_reference"],
     ["benchmarks.measure", "benchmarks.report"],
-    ["benchmarks.throughput", "benchmarks.distributed"],
+    ["benchmarks.throughput", "benchmarks.distributed", "benchmarks.checker"],
     # the one entry point, `twolayer-jax <command>`, over every command line
     ["twolayer_jax.__main__"],
 ]

@@ -239,3 +239,12 @@ def test_two_processes_train_one_sharded_batch_like_one_process(tmp_path):
     alone = train_many(config, seed_keys(0, 6), HParams(lr=1.0), XOR.x, XOR.y)
     np.testing.assert_allclose(gathered["loss"], alone.loss, rtol=1e-12)
     np.testing.assert_array_equal(gathered["accuracy"], alone.accuracy)
+
+
+@pytest.mark.slow  # a whole benchmark run: make test-slow (CI)
+def test_the_checker_benchmark_times_a_class_it_grades_as_it_should():
+    from benchmarks import checker
+
+    result = checker.measure(len(checker.VARIANTS), repeats=1)
+    assert result["verdicts"] == {"right": 2, "wrong": 3, "error": 1}
+    assert result["alone_s"] > 0 and 0 < result["per_submission_s"] < result["folder_s"]

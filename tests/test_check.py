@@ -11,48 +11,15 @@ import jax
 import numpy as np
 import pytest
 
+from benchmarks.checker import CORRECT, EPS_IN_THE_LOGS
 from twolayer_jax.checks import check
 from twolayer_jax.checks.sandbox import choose_isolation
 from twolayer_jax.checks.terms import SYMBOLS
 from twolayer_jax.cli import run_cli
 from twolayer_jax.network import LAB_NETWORK
 
-# A correct NumPy backward pass, written the way a student writes it. Each mutant below changes
+# A right NumPy backward pass, written the way a student writes it; each mutant below changes
 # one or more of its lines.
-CORRECT = """
-import numpy as np
-
-
-def sigmoid(t):
-    return 1 / (1 + np.exp(-t))
-
-
-def derivative_sigmoid(z):
-    return z * (1 - z)
-
-
-def backward(params, x, y):
-    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
-    n = x.shape[0]
-    x1 = x @ W1 + b1
-    z1 = sigmoid(x1)
-    x2 = z1 @ W2 + b2
-    z2 = sigmoid(x2)
-    x3 = z2 @ W3 + b3
-    out = sigmoid(x3)
-    dL_dout = 2 / n * (out - y)
-    delta3 = dL_dout * derivative_sigmoid(out)
-    grad_W3 = z2.T @ delta3
-    grad_b3 = delta3.sum(axis=0)
-    delta2 = (delta3 @ W3.T) * derivative_sigmoid(z2)
-    grad_W2 = z1.T @ delta2
-    grad_b2 = delta2.sum(axis=0)
-    delta1 = (delta2 @ W2.T) * derivative_sigmoid(z1)
-    grad_W1 = x.T @ delta1
-    grad_b1 = delta1.sum(axis=0)
-    grads = {"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3}
-    return grads
-"""
 
 WITH_DELTAS = [
     ("    return grads", '    return grads | {"delta1": delta1, "delta2": delta2, "delta3": delta3}')
@@ -211,9 +178,7 @@ def test_a_shape_that_is_a_mistake_stays_wrong_and_is_named(
 def test_a_near_miss_names_the_closest_mistake_and_how_close(graded, tmp_path):
     """Cross-entropy's gradient with the common ε = 1e-4 inside the logs matches no mistake to
     1e-6, but comes far closer to it than to the right answer: the hint says which, and how close."""
-    eps_in_the_logs = [("    dL_dout = 2 / n * (out - y)\n",
-                        "    eps = 1e-4\n    dL_dout = (-(y / (out + eps)) + (1 - y) / (1 - out + eps)) / n\n")]  # fmt: skip
-    report = graded(tmp_path, mutate(eps_in_the_logs))
+    report = graded(tmp_path, mutate([EPS_IN_THE_LOGS]))
     assert report.exit_code == 1 and len(report.hints) == 1
     cross_entropy = next(h.hint for h in check_hypotheses() if h.name == "cross_entropy_gradient")
     agreement, truth = map(
