@@ -39,7 +39,7 @@ LAYERS = [
         "twolayer_jax.checks.numpy_twins",
     ],
     ["twolayer_jax.checks.comparison", "twolayer_jax.checks.learner"],
-    ["twolayer_jax.checks.diagnosis", "twolayer_jax.checks.gradcheck"],
+    ["twolayer_jax.checks.diagnosis", "twolayer_jax.checks.gradcheck", "twolayer_jax.checks.contracts"],
     ["twolayer_jax.checks.platforms"],
     ["twolayer_jax.checks.check"],
     # the report's wing, which quotes the gradient check

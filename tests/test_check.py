@@ -76,7 +76,8 @@ def graded():
     jax.config.update("jax_enable_x64", True)
     problems = check.make_problems(0)
     references = [check.reference_terms(p, LAB_NETWORK) for p in problems]
-    args = argparse.Namespace(timeout=20.0, network=LAB_NETWORK, memory_limit=2048, allow_import=[])
+    args = argparse.Namespace(timeout=20.0, network=LAB_NETWORK, memory_limit=2048, allow_import=[],
+                              contract="backward", convention="row")  # fmt: skip
     isolation = choose_isolation()
 
     def grade(tmp_path, source: str, name: str = "submission.py"):
@@ -356,3 +357,51 @@ def test_other_activations_are_checked_through_an_option(capsys, tmp_path):
     assert run_cli(check.main, [str(tmp_path / "mine.py"), "--activation", "identity"], "check") == 0
     assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 1  # against the sigmoid network
     capsys.readouterr()
+
+
+# --- the contracts students write: a step that updates, weights stored as (out, in) ---------------
+
+A_STEP = """
+
+def step(params, x, y, lr):
+    grads = backward(params, x, y)
+    return {key: params[key] - lr * grads[key] for key in params}
+"""
+A_DECAYING_STEP = A_STEP.replace("params[key] - lr * grads[key]", "params[key] * 0.999 - lr * grads[key]")
+COLUMN_CONVENTION = [  # the column convention's params, turned round to reuse the row-convention body
+    ("    n = x.shape[0]\n", "    W1, W2, W3, b1, b2, b3 = W1.T, W2.T, W3.T, b1[:, 0], b2[:, 0], b3[:, 0]\n    n = x.shape[0]\n"),
+    ('"W1": grad_W1, "b1": grad_b1, "W2": grad_W2, "b2": grad_b2, "W3": grad_W3, "b3": grad_b3',
+     '"W1": grad_W1.T, "b1": grad_b1[:, None], "W2": grad_W2.T, "b2": grad_b2[:, None], "W3": grad_W3.T, '
+     '"b3": grad_b3[:, None]'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "flags", "exit_code", "verdict"),
+    [
+        (CORRECT + A_STEP, ["--contract", "step"], 0, "RIGHT: every gradient matches"),
+        (mutate(MUTANTS["sign_flipped"][0]) + A_STEP, ["--contract", "step"], 1, "WRONG: ∂W3 is wrong"),
+        (CORRECT + A_DECAYING_STEP, ["--contract", "step"], 1, "the step is not plain gradient descent"),
+        (mutate(COLUMN_CONVENTION), ["--convention", "column"], 0, "RIGHT: every gradient matches"),
+        (
+            mutate([*COLUMN_CONVENTION, ('"W2": grad_W2.T', '"W2": grad_W2')]),
+            ["--convention", "column"],
+            1,
+            "WRONG: ∂W2 has shape",
+        ),
+        (mutate(COLUMN_CONVENTION) + A_STEP, ["--contract", "step", "--convention", "column"], 0, "RIGHT"),
+    ],
+    ids=["step", "step_sign_flipped", "step_with_decay", "column", "column_untransposed", "column_step"],
+)
+def test_a_step_or_the_column_convention_is_graded_like_a_backward(
+    capsys, tmp_path, source, flags, exit_code, verdict
+):
+    (tmp_path / "mine.py").write_text(source)
+    code = run_cli(check.main, [str(tmp_path / "mine.py"), *flags], "check")
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert code == exit_code and verdict in last, last
+
+
+def test_a_column_convention_file_graded_as_row_is_not_right(capsys, tmp_path):
+    (tmp_path / "mine.py").write_text(mutate(COLUMN_CONVENTION))
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") != 0

@@ -29,6 +29,14 @@ import jax
 import numpy as np
 
 from twolayer_jax.checks.comparison import parameter_scale, relative_error
+from twolayer_jax.checks.contracts import (
+    CONTRACTS,
+    CONVENTIONS,
+    STEP_LEARNING_RATES,
+    calls_for,
+    gradient_run,
+    to_convention,
+)
 from twolayer_jax.checks.diagnosis import (
     DELTAS_CONTRADICT_GRADIENTS,
     RIGHT,
@@ -255,12 +263,28 @@ def diagnose(learner: list, problems: list, references: list, wrong: set, errors
     return [*hints, precision] if precision else hints
 
 
+def not_gradient_descent(apart: float) -> str:
+    first, second = STEP_LEARNING_RATES
+    return (
+        f"the step is not plain gradient descent θ − lr·g: the gradient it implies differs between "
+        f"lr {first:g} and lr {second:g} by {apart:.0e} (momentum, a decay or a clipped step?)"
+    )
+
+
 def check_target(target: str, problems: list, references: list, args, isolation: Isolation) -> Report:
     """Run, read back, compare, localise, diagnose: everything about one submission."""
     limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
     forbidden = tuple(name for name in FORBIDDEN_IMPORTS if name not in args.allow_import)
-    run = run_learner(parse_target(target), problems, limits, isolation, forbidden)
+    sent = [to_convention(problem, args.convention) for problem in problems]
+    calls = calls_for(args.contract, len(problems))
+    run = run_learner(
+        parse_target(target, args.contract), sent, limits, isolation, forbidden, calls, jax_contract=False
+    )
+    run, apart = gradient_run(run, sent, args.contract, args.convention)
     report = grade(run, problems, references, args)
+    if apart > RIGHT:
+        report.exit_code = max(report.exit_code, WRONG_EXIT)
+        report.reason = "; ".join(filter(None, [report.reason, not_gradient_descent(apart)]))
     report.target, report.isolation = target, isolation.description
     return report
 
@@ -404,6 +428,12 @@ def build_parser() -> OneLineParser:
                         metavar="NAME", help="let submissions import NAME, one of "
                         f"{', '.join(FORBIDDEN_IMPORTS)} (forbidden by default; repeatable)")  # fmt: skip
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random problems")
+    parser.add_argument("--contract", choices=CONTRACTS, default="backward",
+                        help="backward(params, x, y) -> grads (default), or step(params, x, y, lr) -> "
+                        "new params, whose gradient is recovered at two learning rates")  # fmt: skip
+    parser.add_argument("--convention", choices=CONVENTIONS, default="row",
+                        help="row (x·W + b, W (in, out), the default) or column (W·x + b: weights "
+                        "(out, in), biases (out, 1), given and returned that way)")  # fmt: skip
     add_activation_flags(parser, "the hidden layers' activation the learner implemented")
     return parser
 
@@ -458,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.targets:
         raise UsageError("give a file, module:function or folder to check (or --template)")
-    targets, skipped = targets_from(args.targets)
+    targets, skipped = targets_from(args.targets, args.contract)
     if not targets:
         raise UsageError("no file to grade: every .py file was skipped (" + "; ".join(
             f"{Path(p).name}: {why}" for p, why in skipped[:3]) + ")")  # fmt: skip

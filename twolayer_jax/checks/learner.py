@@ -161,15 +161,17 @@ def run_learner(
     forbidden: tuple[str, ...] = tuple(FORBIDDEN_IMPORTS),
     extra_arguments: list[tuple] | None = None,
     names: tuple[str, ...] = PARAM_KEYS + DELTA_KEYS,
+    jax_contract: bool | None = None,
 ) -> LearnerRun:
     """Call ``target`` on each problem (a dict of the params' arrays under their names plus ``x``
-    and ``y``) in a contained child process, and read back what it returned. With
-    ``extra_arguments`` (a list of ``(problem index, *arguments)``) it is gradcheck's contract
-    instead: JAX arrays in, ``(grads, deltas)`` out, one call per entry."""
+    and ``y``) in a contained child process, and read back what it returned. ``extra_arguments``
+    (a list of ``(problem index, *arguments)``) makes one call per entry instead of one per
+    problem; with ``jax_contract`` (by default, whenever there are extra arguments) it is
+    gradcheck's contract: JAX arrays in, ``(grads, deltas)`` out."""
     if target.file is not None and not target.file.is_file():
         return LearnerRun(f"there is no file {str(target.file)!r}", "", [], [])
-    jax_contract = extra_arguments is not None
-    calls = [{"problem": i, "extra": []} for i in range(len(problems))] if not jax_contract else [
+    jax_contract = extra_arguments is not None if jax_contract is None else jax_contract
+    calls = [{"problem": i, "extra": []} for i in range(len(problems))] if extra_arguments is None else [
         {"problem": entry[0], "extra": list(entry[1:])} for entry in extra_arguments]  # fmt: skip
     with working_folder(isolation) as folder:
         for i, problem in enumerate(problems):
