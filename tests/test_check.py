@@ -270,6 +270,7 @@ ROBUST = {
     "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "it defines no function 'backward'"),
     "reads_stdin": (CORRECT.replace("    n = x.shape[0]", "    n = int(input())"), "it raised EOFError on every problem"),
     "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "it raised SystemExit on every problem"),
+    "notebook_magic": ("import numpy as np\n%matplotlib inline\n" + CORRECT, "line 2 is a notebook magic (%matplotlib inline)"),
 }  # fmt: skip
 
 
@@ -405,3 +406,9 @@ def test_a_step_or_the_column_convention_is_graded_like_a_backward(
 def test_a_column_convention_file_graded_as_row_is_not_right(capsys, tmp_path):
     (tmp_path / "mine.py").write_text(mutate(COLUMN_CONVENTION))
     assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") != 0
+
+
+def test_a_percent_line_inside_a_string_is_not_a_magic(capsys, tmp_path):
+    """A file that parses has no notebook magic, whatever its strings hold: it is graded."""
+    (tmp_path / "mine.py").write_text('"""Notes:\n% of points right\n!important\n"""\n' + CORRECT)
+    assert run_cli(check.main, [str(tmp_path / "mine.py")], "check") == 0

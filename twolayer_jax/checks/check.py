@@ -263,6 +263,26 @@ def diagnose(learner: list, problems: list, references: list, wrong: set, errors
     return [*hints, precision] if precision else hints
 
 
+def notebook_magic(file: Path | None) -> str:
+    """Why a file cannot run as Python when it does not parse and a line of it is a notebook magic
+    (``%time``, ``!pip``), as a notebook exported to a script keeps them; "" otherwise (a file
+    that parses has no magic, whatever its strings hold)."""
+    if file is None or not file.is_file():
+        return ""
+    source = file.read_text(encoding="utf-8", errors="replace")
+    try:
+        ast.parse(source)
+        return ""
+    except (SyntaxError, ValueError):
+        pass
+    lines = source.splitlines()
+    number = next((i for i, line in enumerate(lines, start=1) if line.lstrip()[:1] in ("%", "!")), None)
+    if number is None:
+        return ""
+    shown = printable(lines[number - 1].strip()[:40], False)
+    return f"line {number} is a notebook magic ({shown}), not Python: remove it"
+
+
 def not_gradient_descent(apart: float) -> str:
     first, second = STEP_LEARNING_RATES
     return (
@@ -275,11 +295,13 @@ def check_target(target: str, problems: list, references: list, args, isolation:
     """Run, read back, compare, localise, diagnose: everything about one submission."""
     limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
     forbidden = tuple(name for name in FORBIDDEN_IMPORTS if name not in args.allow_import)
+    learner = parse_target(target, args.contract)
+    magic = notebook_magic(learner.file)
+    if magic:
+        return Report(target, ERROR_EXIT, f"could not run it: {magic}", isolation=isolation.description)
     sent = [to_convention(problem, args.convention) for problem in problems]
     calls = calls_for(args.contract, len(problems))
-    run = run_learner(
-        parse_target(target, args.contract), sent, limits, isolation, forbidden, calls, jax_contract=False
-    )
+    run = run_learner(learner, sent, limits, isolation, forbidden, calls, jax_contract=False)
     run, apart = gradient_run(run, sent, args.contract, args.convention)
     report = grade(run, problems, references, args)
     if apart > RIGHT:
