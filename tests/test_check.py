@@ -270,6 +270,7 @@ ROBUST = {
     "no_backward": (CORRECT.replace("def backward(", "def my_backward("), "it defines no function 'backward'"),
     "reads_stdin": (CORRECT.replace("    n = x.shape[0]", "    n = int(input())"), "it raised EOFError on every problem"),
     "exits": (CORRECT.replace("    n = x.shape[0]", "    raise SystemExit(3)"), "it raised SystemExit on every problem"),
+    "trains_at_import": ("import time\ntime.sleep(600)\n" + CORRECT, "it did not finish importing within 4 s"),
     "notebook_magic": ("import numpy as np\n%matplotlib inline\n" + CORRECT, "line 2 is a notebook magic (%matplotlib inline)"),
 }  # fmt: skip
 

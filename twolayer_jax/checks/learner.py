@@ -12,6 +12,7 @@ output) travels separately, to be shown under a label by :func:`printable`.
 import builtins
 import io
 import json
+import math
 import shutil
 import signal
 import sys
@@ -217,7 +218,7 @@ def read_run(
     status = read_status(folder)
     output = outcome.output
     if status is None:  # it never got as far as reporting: crashed, exited or timed out
-        return LearnerRun(describe_exit(outcome.exit_code, limits.timeout), output, [], [])
+        return LearnerRun(describe_stop(folder, outcome.exit_code, limits.timeout), output, [], [])
     names_refused = status.get("refused_imports") if isinstance(status.get("refused_imports"), list) else []
     refused = [g for g in forbidden if any(n in FORBIDDEN_IMPORTS[g] for n in names_refused)]
     load = status.get("load") if isinstance(status.get("load"), dict) else {}
@@ -229,6 +230,28 @@ def read_run(
     stopped = describe_exit(outcome.exit_code, limits.timeout) if outcome.exit_code != 0 else ""
     calls = [read_call(folder, i, record, forbidden, stopped, names) for i, record in enumerate(records)]
     return LearnerRun("", output if stopped else "", calls, refused)
+
+
+def import_seconds(folder: Path) -> float | None:
+    """How long importing the learner's file took, as the child wrote it once it had (None if it
+    never finished importing). It only words a failure; no verdict rests on it."""
+    data = read_untrusted(folder / "loaded.json", 1024)
+    try:
+        seconds = json.loads(data)["import_seconds"] if data is not None else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return float(seconds) if isinstance(seconds, int | float) and math.isfinite(seconds) else None
+
+
+def describe_stop(folder: Path, exit_code: int | None, timeout: float) -> str:
+    """Why a run ended before reporting, with the time it spent importing kept apart from the
+    time its function took: a file that trains at import runs out of time before any call."""
+    seconds = import_seconds(folder)
+    if exit_code is None and seconds is None:
+        return (f"it did not finish importing within {timeout:g} s: the file runs something when "
+                "imported (training, input()?); put it under if __name__ == \"__main__\":")  # fmt: skip
+    reason = describe_exit(exit_code, timeout)
+    return reason if seconds is None else f"{reason} (importing it took {seconds:.1f} s of that)"
 
 
 def load_failure(load: dict, forbidden: tuple[str, ...]) -> str:

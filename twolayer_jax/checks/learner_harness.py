@@ -20,6 +20,7 @@ import json
 import linecache
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -176,7 +177,10 @@ def main(config_path: str) -> None:
     # the learner's prints are noise in a report; a crash's stderr is what the parent shows
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         try:
+            started = time.perf_counter()
             function = load_function(config)
+            # written before any call, so a run stopped later can tell importing from calling
+            (folder / "loaded.json").write_text(json.dumps({"import_seconds": time.perf_counter() - started}))
         except BaseException as error:  # anything the module does while loading
             status["load"] = {"status": "failed", "lookup": isinstance(error, LookupError),
                               **describe_exception(error)}  # fmt: skip
