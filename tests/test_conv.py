@@ -2,6 +2,7 @@
 along it, several channels, "same" zero padding), its hand-written backward pass against
 ``jax.grad``, and training on both datasets."""
 
+from functools import partial
 from operator import attrgetter
 
 import jax
@@ -51,17 +52,26 @@ def test_the_layer_is_a_same_padded_correlation_with_a_shared_kernel(kernel_size
 SHAPES = [(1, 6, 1, 3), (5, 7, 3, 4), (9, 5, 2, 1), (4, 8, 2, 6), (16, 12, 4, 5)]  # n, h1, C, k
 
 
+@partial(jax.jit, static_argnums=1)  # one program per shape, not one per operation
+def both_passes(problem, network):
+    """The hand-written pass (gradients and deltas) and jax.grad's gradients and deltas."""
+    return (
+        manual.backward_with_deltas(*problem, network),
+        autodiff_gradient(network)(*problem)[0],
+        reference_deltas(*problem, network),
+    )
+
+
 @pytest.mark.parametrize(("n", "h1", "channels", "kernel_size"), SHAPES)
 @pytest.mark.parametrize("network", [LAB_NETWORK, Network("tanh", "sigmoid", "bce")], ids=attrgetter("spec"))
 def test_the_manual_conv_backward_matches_jax_grad_term_by_term(n, h1, channels, kernel_size, network):
     shapes = model.conv_layer_shapes(h1, channels, kernel_size)
     problem = random_problem(jax.random.key(n * h1), n, (h1, h1), jnp.float64, shapes)
-    grads, deltas = manual.backward_with_deltas(*problem, network)
-    reference, _ = autodiff_gradient(network)(*problem)
+    (grads, deltas), reference, reference_deltas_ = both_passes(problem, network)
     assert set(grads) == {"W1", "b1", "K2", "b2", "W3", "b3"}
     for name in reference:
         assert relative_error(grads[name], reference[name]) < 1e-12, name
-    for name, mine, theirs in zip(deltas._fields, deltas, reference_deltas(*problem, network), strict=True):
+    for name, mine, theirs in zip(deltas._fields, deltas, reference_deltas_, strict=True):
         assert mine.shape == theirs.shape and relative_error(mine, theirs) < 1e-12, name
 
 
