@@ -41,11 +41,10 @@ from twolayer_jax.checks.diagnosis import (
     DELTAS_CONTRADICT_GRADIENTS,
     RIGHT,
     Mistake,
-    closest_mistake,
+    explain,
     first_wrong,
     lab_backward,
     localise,
-    matching_hypotheses,
     near_miss_hint,
     precision_hint,
 )
@@ -254,11 +253,9 @@ def diagnose(learner: list, problems: list, references: list, wrong: set, errors
     if wrong <= set(DELTA_KEYS) and all(errors[t] <= RIGHT for t in PARAM_KEYS):
         return [DELTAS_CONTRADICT_GRADIENTS]
     comparable = wrong & set(learner[0])
-    fits = matching_hypotheses(learner, problems, references, comparable, args.network) if comparable else []
-    hints = [h.hint for h in fits]
-    if comparable and not fits:
-        miss = closest_mistake(learner, problems, references, comparable, args.network)
-        hints += [near_miss_hint(miss)] if miss else []
+    explanation = explain(learner, problems, references, comparable, args.network)
+    hints = [h.hint for h in explanation.fits]
+    hints += [near_miss_hint(explanation.near_miss)] if explanation.near_miss else []
     precision = precision_hint(learner, errors)
     return [*hints, precision] if precision else hints
 

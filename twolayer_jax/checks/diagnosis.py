@@ -286,68 +286,59 @@ def candidate_mistakes(
         yield hypothesis, variants
 
 
-def returned_and_right(learner: list[dict[str, np.ndarray]], wrong: set[str]) -> tuple[list[str], list[str]]:
-    """The terms the learner returned, in backward order, and those of them that are right."""
-    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
-    return returned, [t for t in returned if t not in wrong]
+class NearMiss(NamedTuple):
+    hypothesis: Hypothesis
+    agreement: float  # the learner's first wrong term against the mistake's, relative error
+    truth: float  # the same term against the right answer
+
+    @property
+    def telling(self) -> bool:
+        """Close to the learner, and far closer than the right answer is."""
+        return self.agreement <= NEAR_MISS and self.agreement * NEAR_MISS_MARGIN <= self.truth
 
 
-def matching_hypotheses(
+class Explanation(NamedTuple):
+    fits: list[Hypothesis]  # known mistakes that reproduce the learner's numbers
+    near_miss: NearMiss | None  # when none does, the one that comes far closer than the truth
+
+
+def explain(
     learner: list[dict[str, np.ndarray]],
     problems: list[dict[str, np.ndarray]],
     references: list[dict[str, np.ndarray]],
     wrong: set[str],
     network: Network,
-) -> list[Hypothesis]:
+) -> Explanation:
     """The known mistakes (:func:`candidate_mistakes`) that reproduce the learner's numbers on
-    every problem. Preferred: mistakes that reproduce every returned tensor. Failing those (a
-    learner may make two mistakes), mistakes that reproduce the first wrong tensor and every
-    tensor before it."""
+    every problem, in one pass over them. Preferred: mistakes that reproduce every returned
+    tensor. Failing those (a learner may make two mistakes), mistakes that reproduce the first
+    wrong tensor and every tensor before it. Failing both, the nearest mistake if it is within
+    NEAR_MISS of the learner's first wrong term and at least NEAR_MISS_MARGIN times closer than
+    the right answer (a mistake computed with a small constant added, such as an ε inside a log,
+    lands there)."""
     term = first_wrong(wrong)
     if term is None:
-        return []
-    returned, right = returned_and_right(learner, wrong)
+        return Explanation([], None)
+    returned = [t for t in BACKWARD_ORDER if t in learner[0]]
+    right = [t for t in returned if t not in wrong]
     up_to_first = returned[: returned.index(term) + 1]
-    explains_all, explains_first = [], []
+    truth = disagreement(list(zip(learner, references, strict=True)), [term])
+    explains_all, explains_first, misses = [], [], []
     for hypothesis, variants in candidate_mistakes(problems, references, term, right, network):
         pairs = list(zip(learner, variants, strict=True))
         if disagreement(pairs, returned) <= RIGHT:
             explains_all.append(hypothesis)
         elif disagreement(pairs, up_to_first) <= RIGHT:
             explains_first.append(hypothesis)
-    return explains_all or explains_first
-
-
-class NearMiss(NamedTuple):
-    hypothesis: Hypothesis
-    agreement: float  # the learner's first wrong term against the mistake's, relative error
-    truth: float  # the same term against the right answer
-
-
-def closest_mistake(
-    learner: list[dict[str, np.ndarray]],
-    problems: list[dict[str, np.ndarray]],
-    references: list[dict[str, np.ndarray]],
-    wrong: set[str],
-    network: Network,
-) -> NearMiss | None:
-    """When no known mistake reproduces the learner's numbers, the one that comes far closer than
-    the right answer does: within NEAR_MISS of the learner's first wrong term, and at least
-    NEAR_MISS_MARGIN times closer than the truth (a mistake computed with a small constant
-    added, such as an ε inside a log, lands there)."""
-    term = first_wrong(wrong)
-    if term is None:
-        return None
-    right = returned_and_right(learner, wrong)[1]
-    truth = disagreement(list(zip(learner, references, strict=True)), [term])
-    misses = [
-        NearMiss(hypothesis, disagreement(list(zip(learner, variants, strict=True)), [term]), truth)
-        for hypothesis, variants in candidate_mistakes(problems, references, term, right, network)
-    ]
-    best = min(misses, key=lambda miss: miss.agreement, default=None)
-    if best is None or not (best.agreement <= NEAR_MISS and best.agreement * NEAR_MISS_MARGIN <= truth):
-        return None
-    return best
+        misses.append(NearMiss(hypothesis, disagreement(pairs, [term]), truth))
+    fits = explains_all or explains_first
+    nearest = min(misses, key=lambda miss: miss.agreement, default=None)
+    near = (
+        nearest is not None
+        and nearest.agreement <= NEAR_MISS
+        and nearest.agreement * NEAR_MISS_MARGIN <= truth
+    )
+    return Explanation(fits, nearest if near and not fits else None)
 
 
 def near_miss_hint(miss: NearMiss) -> str:
