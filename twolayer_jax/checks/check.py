@@ -58,7 +58,7 @@ from twolayer_jax.checks.learner import (
 )
 from twolayer_jax.checks.platforms import FORMATS as PLATFORMS
 from twolayer_jax.checks.sandbox import Isolation, Limits, choose_isolation
-from twolayer_jax.checks.terms import BACKWARD_ORDER, DELTA_KEYS, PARAM_KEYS, SYMBOLS
+from twolayer_jax.checks.terms import BACKWARD_ORDER, DELTA_KEYS, PARAM_KEYS, SYMBOLS, accepted_shapes
 from twolayer_jax.cli import (
     OneLineParser,
     UsageError,
@@ -128,18 +128,6 @@ class Judgement(NamedTuple):
     error: float  # the worst relative error over the problems
     note: str  # why the term is unusable somewhere, beyond its number ("" if it is not)
     reshaped: tuple[int, ...] | None  # the other shape its right-sized values came in, if any
-
-
-def accepted_shapes(term: str, expected: tuple[int, ...]) -> set[tuple[int, ...]]:
-    """The shapes that hold ``term``'s values unambiguously: a bias as (h,), (1, h) or (h, 1),
-    and ∂W3, one column, as (h2, 1) or (h2,). A weight matrix is never reshaped, so a transposed
-    ∂W stays wrong (∂W3 as (1, h2) included)."""
-    if term.startswith("b"):
-        (units,) = expected
-        return {(units,), (1, units), (units, 1)}
-    if term == "W3":
-        return {expected, expected[:1]}
-    return {expected}
 
 
 def shape_pattern(shape: tuple[int, ...]) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from twolayer_jax.checks.comparison import relative_error
 from twolayer_jax.checks.learner import Call, LearnerRun
+from twolayer_jax.checks.terms import accepted_shapes
 
 CONTRACTS = ("backward", "step")
 CONVENTIONS = ("row", "column")
@@ -53,10 +54,10 @@ def calls_for(contract: str, problems: int) -> list[tuple] | None:
 
 
 def recovered_gradient(key: str, sent: np.ndarray, new: np.ndarray, lr: float) -> np.ndarray:
-    """(θ − θ_new)/lr. A bias may come back as a row or a column of the right size; any other
-    shape is kept as it is, to be judged wrong for it, never broadcast against θ into another
-    tensor."""
-    if key.startswith("b") and new.shape != sent.shape and new.size == sent.size and new.ndim <= 2:
+    """(θ − θ_new)/lr. A new value in another shape that holds the term unambiguously (a bias as
+    a row or a column) is read in θ's shape; any other shape is kept as it is, to be judged
+    wrong for it, never broadcast against θ into another tensor."""
+    if new.shape in accepted_shapes(key, sent.shape) - {sent.shape}:
         new = new.reshape(sent.shape)
     return new if new.shape != sent.shape else (sent - new) / lr
 

@@ -4,6 +4,7 @@ them (layer 3 down to layer 1, each layer's δ first). Every checker, its hints 
 read the names, the order and the equations from here.
 """
 
+import math
 from typing import NamedTuple
 
 from manual import Deltas
@@ -35,3 +36,15 @@ PARAM_KEYS = PARAM_NAMES  # the dense model's parameters, layer 1 first
 DELTA_KEYS = Deltas._fields  # delta1, delta2, delta3
 SYMBOLS = {term.key: term.symbol for term in (*TERMS, CONV_KERNEL)}
 EQUATIONS = {term.key: term.equation for term in (*TERMS, CONV_KERNEL)}
+
+
+def accepted_shapes(term: str, expected: tuple[int, ...]) -> set[tuple[int, ...]]:
+    """The shapes that hold ``term``'s values unambiguously: a bias as (h,), (1, h) or (h, 1),
+    and ∂W3, one column, as (h2, 1) or (h2,). A weight matrix is never reshaped, so a transposed
+    ∂W stays wrong (∂W3 as (1, h2) included)."""
+    if term.startswith("b"):
+        units = math.prod(expected)  # a bias given as a column (the column convention) too
+        return {(units,), (1, units), (units, 1)}
+    if term == "W3":
+        return {expected, expected[:1]}
+    return {expected}
