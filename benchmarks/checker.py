@@ -3,8 +3,9 @@
 It writes a class of submissions into a temporary folder, a mix as a class hands them in (right
 ones, right ones with (1, h) biases, known mistakes, a near miss, one that does not parse), then
 times, as a user would, a whole command line each time (the interpreter's start included): one
-submission alone (the median of ``--repeats`` runs) and the whole folder in one call. The goals
-are 1.5 s alone and 0.5 s per submission in a folder of 50, on a 2-core machine.
+submission alone (the median of ``--repeats`` runs) and the whole folder in one call, once one
+submission at a time (``--jobs 1``) and once over the usable cores (the default), side by side.
+The goals are 1.5 s alone and 0.5 s per submission in a folder of 50, on a 2-core machine.
 """
 
 import itertools
@@ -96,17 +97,25 @@ def seconds(*arguments: str) -> float:
     return time.perf_counter() - started
 
 
+def graded_folder(folder: Path, *options: str) -> tuple[float, list[str]]:
+    """Seconds to grade the class in one call, and its verdicts in the folder's order."""
+    records = folder / "records.json"
+    wall = seconds(str(folder / "class"), "--json", str(records), *options)
+    return wall, [record["verdict"] for record in json.loads(records.read_text())]
+
+
 def measure(size: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         (folder / "class").mkdir()
         paths = write_class(folder / "class", size)
         alone = statistics.median(seconds(str(paths[0])) for _ in range(repeats))
-        records = folder / "records.json"
-        whole = seconds(str(folder / "class"), "--json", str(records))
-        verdicts = Counter(record["verdict"] for record in json.loads(records.read_text()))
-    return {"submissions": size, "alone_s": alone, "folder_s": whole, "per_submission_s": whole / size,
-            "verdicts": dict(verdicts)}  # fmt: skip
+        one_at_a_time, verdicts = graded_folder(folder, "--jobs", "1")
+        parallel, parallel_verdicts = graded_folder(folder)
+    if parallel_verdicts != verdicts:
+        raise RuntimeError("the folder graded over the cores got other verdicts than one at a time")
+    return {"submissions": size, "alone_s": alone, "folder_s": parallel, "per_submission_s": parallel / size,
+            "folder_one_at_a_time_s": one_at_a_time, "verdicts": dict(Counter(verdicts))}  # fmt: skip
 
 
 def build_parser() -> OneLineParser:
@@ -121,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(args.submissions, args.repeats)
     print(
         f"one submission alone: {result['alone_s']:.2f} s (median of {args.repeats}); a folder of "
-        f"{result['submissions']}: {result['folder_s']:.1f} s, {result['per_submission_s']:.2f} s each; "
+        f"{result['submissions']} over the cores: {result['folder_s']:.1f} s, "
+        f"{result['per_submission_s']:.2f} s each (one at a time: {result['folder_one_at_a_time_s']:.1f} s); "
         f"verdicts {result['verdicts']}"
     )
     return 0

@@ -18,7 +18,7 @@ from test_check import CORRECT, WITH_DELTAS, mutate
 from twolayer_jax.checks import check, gradcheck
 from twolayer_jax.checks.comparison import relative_error
 from twolayer_jax.checks.diagnosis import DELTAS_CONTRADICT_GRADIENTS
-from twolayer_jax.checks.sandbox import choose_isolation
+from twolayer_jax.checks.sandbox import Isolation, Supervisor, choose_isolation, concurrent_isolations
 from twolayer_jax.cli import run_cli
 
 ISOLATED = choose_isolation().shields_the_checker
@@ -367,3 +367,100 @@ def test_an_unwritable_report_is_refused_before_any_grading(capsys, tmp_path):
     captured = capsys.readouterr()
     assert code == 2 and "cannot write '/proc/nope/r.json'" in captured.err and captured.out == ""
     assert time.monotonic() - started < 2
+
+
+# --- 7. a folder graded over the cores: runs that overlap never end one another -----------------
+
+needs_subreaper = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="child subreapers are Linux's"
+)
+
+
+@needs_subreaper
+def test_a_sweep_ends_orphans_and_never_a_child_still_waited_for():
+    supervisor = Supervisor()
+    start = lambda: subprocess.Popen(["sleep", "60"], start_new_session=True)  # noqa: E731
+    with supervisor.started(start) as waited_for:
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["sh", "-c", "sleep 60 &"], check=True, **quiet)  # the shell's sleep is orphaned
+        orphans = supervisor.orphans()
+        assert len(orphans) == 1 and waited_for.pid not in orphans
+        supervisor.sweep()
+        assert supervisor.orphans() == set() and waited_for.poll() is None
+    assert waited_for.returncode == -signal.SIGKILL
+
+
+def test_runs_at_once_as_private_users_each_get_a_user_of_their_own():
+    """Ending a private user's run kills everything that user runs: two runs must never share one."""
+    shared = Isolation(("unshare", "--"), None, "its own namespaces")
+    assert concurrent_isolations(shared, 3) == [shared] * 3
+    private = Isolation((), 61000, "a private user, uid 61000 (it cannot signal the checker)")
+    isolations = concurrent_isolations(private, 3)
+    users = [isolation.user for isolation in isolations]
+    assert len(isolations) == 3 and users[0] == 61000 and len(set(users)) == 3
+    assert all(f"uid {isolation.user} " in isolation.description for isolation in isolations)
+
+
+RENDEZVOUS = """
+import pathlib, time
+meeting = pathlib.Path({meeting!r})
+(meeting / {name!r}).write_text("here")
+deadline = time.monotonic() + 30
+while len(list(meeting.iterdir())) < 2 and time.monotonic() < deadline:
+    time.sleep(0.05)
+if len(list(meeting.iterdir())) < 2:
+    raise SystemExit("the other submission never ran beside me")
+time.sleep({linger})
+"""
+
+
+@needs_isolation
+def test_submissions_run_at_once_and_one_ending_never_ends_another(capsys, tmp_path):
+    """Each of the two waits until the other has started, so both are right only if they run at
+    once; alice lingers after bob has ended, so she is right only if bob's sweep spared her."""
+    meeting, folder = tmp_path / "meeting", tmp_path / "class"
+    meeting.mkdir(mode=0o777)
+    folder.mkdir()
+    for name, linger in (("alice", 2), ("bob", 0)):
+        source = RENDEZVOUS.format(meeting=str(meeting), name=name, linger=linger)
+        (folder / f"{name}.py").write_text(source + CORRECT)
+    code = run_cli(check.main, [str(folder), "--jobs", "2"], "check")
+    out = capsys.readouterr().out
+    assert code == 0 and "2 submissions: 2 right, 0 wrong" in out, out
+
+
+HEARTBEAT = """
+import pathlib, time
+beat = pathlib.Path({beat!r})
+while True:
+    with beat.open("a") as file:
+        file.write(".")
+    time.sleep(0.05)
+"""
+
+
+@needs_isolation
+def test_ctrl_c_ends_every_running_submission_at_once(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    beats = [tmp_path / f"beat_{name}" for name in ("alice", "bob")]
+    for beat in beats:
+        (folder / f"{beat.name}.py").write_text(HEARTBEAT.format(beat=str(beat)) + CORRECT)
+    command = [sys.executable, "-m", "twolayer_jax.check", str(folder), "--jobs", "2", "--timeout", "60"]
+    checker = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not all(beat.exists() for beat in beats) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    checker.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    try:
+        checker.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        checker.kill()
+        pytest.fail("the checker did not stop within 15 s of ctrl-C")
+    assert checker.returncode == 130 and time.monotonic() - interrupted < 5
+    sizes = [beat.stat().st_size for beat in beats]
+    time.sleep(0.5)
+    assert [beat.stat().st_size for beat in beats] == sizes, "a submission kept running after ctrl-C"

@@ -10,7 +10,8 @@ term is pinned exactly. ``--template`` prints a file to start from.
 The function runs contained (:mod:`twolayer_jax.checks.sandbox`) under a timeout, on several random
 problems (batch sizes from 1 to the lab's 100, square and non-square widths up to the lab's 100),
 and this process alone judges every tensor it returned against the lab's backward pass in NumPy
-float64 (which the tests hold to ``jax.grad``).
+float64 (which the tests hold to ``jax.grad``). The files of a folder run ``--jobs`` at a time
+(by default as many as the usable cores), each in a process of its own.
 
 Exit codes: 0 every tensor right; 1 gradeable and wrong (a wrong value, shape or dtype, a NaN or
 inf, a missing tensor, or a problem it raised on); 2 nothing could be graded (no such file or
@@ -21,6 +22,9 @@ a dict on any), or bad usage.
 import ast
 import dataclasses
 import json
+import os
+import queue
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib.resources import files
 from pathlib import Path
 from typing import NamedTuple
@@ -57,7 +61,14 @@ from twolayer_jax.checks.learner import (
     run_learner,
 )
 from twolayer_jax.checks.platforms import FORMATS as PLATFORMS
-from twolayer_jax.checks.sandbox import Isolation, Limits, choose_isolation
+from twolayer_jax.checks.sandbox import (
+    Isolation,
+    Limits,
+    Supervisor,
+    choose_isolation,
+    concurrent_isolations,
+    limits_without_forking,
+)
 from twolayer_jax.checks.terms import BACKWARD_ORDER, DELTA_KEYS, PARAM_KEYS, SYMBOLS, accepted_shapes
 from twolayer_jax.cli import (
     OneLineParser,
@@ -276,7 +287,14 @@ def not_gradient_descent(apart: float) -> str:
     )
 
 
-def check_target(target: str, problems: list, references: list, args, isolation: Isolation) -> Report:
+def check_target(
+    target: str,
+    problems: list,
+    references: list,
+    args,
+    isolation: Isolation,
+    supervisor: Supervisor | None = None,
+) -> Report:
     """Run, read back, compare, localise, diagnose: everything about one submission."""
     limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
     forbidden = tuple(name for name in FORBIDDEN_IMPORTS if name not in args.allow_import)
@@ -286,7 +304,9 @@ def check_target(target: str, problems: list, references: list, args, isolation:
         return Report(target, ERROR_EXIT, f"could not run it: {magic}", isolation=isolation.description)
     sent = [to_convention(problem, args.convention) for problem in problems]
     calls = calls_for(args.contract, len(problems))
-    run = run_learner(learner, sent, limits, isolation, forbidden, calls, jax_contract=False)
+    run = run_learner(
+        learner, sent, limits, isolation, forbidden, calls, jax_contract=False, supervisor=supervisor
+    )
     run, apart = gradient_run(run, sent, args.contract, args.convention)
     report = grade(run, problems, references, args)
     if apart > RIGHT:
@@ -435,6 +455,9 @@ def build_parser() -> OneLineParser:
                         metavar="NAME", help="let submissions import NAME, one of "
                         f"{', '.join(FORBIDDEN_IMPORTS)} (forbidden by default; repeatable)")  # fmt: skip
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random problems")
+    parser.add_argument("--jobs", type=int_at_least(1), default=usable_cores(),
+                        help="submissions of a folder run at once (default: the usable cores, "
+                        f"{usable_cores()} here)")  # fmt: skip
     parser.add_argument("--contract", choices=CONTRACTS, default="backward",
                         help="backward(params, x, y) -> grads (default), or step(params, x, y, lr) -> "
                         "new params, whose gradient is recovered at two learning rates")  # fmt: skip
@@ -453,22 +476,47 @@ def network_from(args) -> Network:
         raise UsageError(str(error)) from None
 
 
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def grading_isolations(isolation: Isolation, jobs: int) -> queue.SimpleQueue:
+    """The isolations the runs of one folder take in turn: as many as may run at once."""
+    free = queue.SimpleQueue()
+    for each in concurrent_isolations(isolation, jobs if limits_without_forking() else 1):
+        free.put(each)
+    return free
+
+
 def grade_all(targets: list[str], args, isolation: Isolation) -> list[Report]:
-    """One report per target; a checker failure on one never stops the others."""
+    """One report per target, in their order, ``args.jobs`` graded at once (each waits in a thread
+    for its own child process); a checker failure on one never stops the others."""
     jax.config.update("jax_enable_x64", True)
     problems = make_problems(args.seed)
     references = [reference_terms(p, args.network) for p in problems]
-    reports = []
-    with progress_bars(len(targets) > 1) as start:
+    supervisor, free = Supervisor(), grading_isolations(isolation, min(args.jobs, len(targets)))
+
+    def report_on(target: str) -> Report:
+        held = free.get()
+        try:
+            return check_target(target, problems, references, args, held, supervisor)
+        except Exception as error:  # a checker bug must not stop the grading of the others
+            reason = f"the checker failed on it ({type(error).__name__}); please report this"
+            return Report(target, ERROR_EXIT, reason, isolation=held.description)
+        finally:
+            free.put(held)
+
+    with progress_bars(len(targets) > 1) as start, ThreadPoolExecutor(free.qsize()) as pool:
         advance = start("checking submissions", len(targets)) or (lambda done: None)
-        for done, target in enumerate(targets, start=1):
-            try:
-                reports.append(check_target(target, problems, references, args, isolation))
-            except Exception as error:  # a checker bug must not stop the grading of the others
-                reason = f"the checker failed on it ({type(error).__name__}); please report this"
-                reports.append(Report(target, ERROR_EXIT, reason, isolation=isolation.description))
-            advance(done)
-    return reports
+        futures = [pool.submit(report_on, target) for target in targets]
+        try:
+            for done, _ in enumerate(as_completed(futures), start=1):
+                advance(done)
+        except BaseException:  # ctrl-C: the queued ones never start, the running ones end now
+            pool.shutdown(wait=False, cancel_futures=True)
+            supervisor.stop_all()
+            raise
+    return [future.result() for future in futures]
 
 
 def print_reports(reports: list[Report], skipped: list[tuple[str, str]], isolation: Isolation) -> None:

@@ -25,7 +25,14 @@ import numpy as np
 import manual
 import twolayer_jax
 from twolayer_jax.checks import learner_harness
-from twolayer_jax.checks.sandbox import Isolation, Limits, read_untrusted, run_contained, working_folder
+from twolayer_jax.checks.sandbox import (
+    Isolation,
+    Limits,
+    Supervisor,
+    read_untrusted,
+    run_contained,
+    working_folder,
+)
 from twolayer_jax.checks.terms import DELTA_KEYS, PARAM_KEYS
 
 # the answer key (this project) and autodiff: a submission that imports them proves nothing.
@@ -163,12 +170,14 @@ def run_learner(
     extra_arguments: list[tuple] | None = None,
     names: tuple[str, ...] = PARAM_KEYS + DELTA_KEYS,
     jax_contract: bool | None = None,
+    supervisor: Supervisor | None = None,
 ) -> LearnerRun:
     """Call ``target`` on each problem (a dict of the params' arrays under their names plus ``x``
     and ``y``) in a contained child process, and read back what it returned. ``extra_arguments``
     (a list of ``(problem index, *arguments)``) makes one call per entry instead of one per
     problem; with ``jax_contract`` (by default, whenever there are extra arguments) it is
-    gradcheck's contract: JAX arrays in, ``(grads, deltas)`` out."""
+    gradcheck's contract: JAX arrays in, ``(grads, deltas)`` out. Runs that overlap share one
+    ``supervisor`` (see :mod:`~twolayer_jax.checks.sandbox`)."""
     if target.file is not None and not target.file.is_file():
         return LearnerRun(f"there is no file {str(target.file)!r}", "", [], [])
     jax_contract = extra_arguments is not None if jax_contract is None else jax_contract
@@ -183,7 +192,7 @@ def run_learner(
             for path in [folder, *folder.rglob("*")]:
                 shutil.chown(path, isolation.user, isolation.user)
         command = [sys.executable, "-I", "-B", learner_harness.__file__, str(folder / "config.json")]
-        outcome = run_contained(command, folder, limits, isolation)
+        outcome = run_contained(command, folder, limits, isolation, supervisor)
         run = read_run(folder, outcome, len(calls), limits, forbidden, names)
     if run.failure == NO_SUCH_FUNCTION:
         return run._replace(failure=f"it defines no function {target.function!r}")

@@ -13,6 +13,11 @@ The checked code runs in a child process:
 - afterwards its session is killed, and so is every process it left behind: the checker is a
   child subreaper, so orphans are re-parented to it and swept.
 
+Several children may run at once (a folder graded over the cores): a :class:`Supervisor` keeps the
+set of children the checker started and still waits for, so a sweep after one run kills orphans,
+whichever run left them, and never another run's child. A private user is one per concurrent run,
+since ending a run kills everything its user runs.
+
 This is containment for a grader, not a security sandbox: the child can still read what the
 checker's user can read. A course should run submissions inside its grading platform's container.
 """
@@ -30,7 +35,8 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -89,16 +95,22 @@ def quietly_succeeds(command: list[str], **options) -> bool:
     return done.returncode == 0
 
 
-def unused_uid() -> int | None:
-    """A user id with no account and no running process, for a root checker's children."""
-    running = {Path(p).stat().st_uid for p in Path("/proc").glob("[0-9]*") if Path(p).exists()}
+def unused_uids() -> Iterator[int]:
+    """User ids with no account and no running process, for a root checker's children."""
+    running = set()
+    for folder in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            running.add(folder.stat().st_uid)
     for uid in PRIVATE_UIDS:
         try:
             pwd.getpwuid(uid)
         except KeyError:
             if uid not in running:
-                return uid
-    return None
+                yield uid
+
+
+def unused_uid() -> int | None:
+    return next(unused_uids(), None)
 
 
 def choose_isolation(python: str = sys.executable) -> Isolation:
@@ -111,6 +123,16 @@ def choose_isolation(python: str = sys.executable) -> Isolation:
                                                 extra_groups=[], cwd="/"):  # fmt: skip
             return Isolation((), uid, f"a private user, uid {uid} (it cannot signal the checker)")
     return Isolation((), None, "your own user (it could signal the checker: see the README)")
+
+
+def concurrent_isolations(isolation: Isolation, count: int) -> list[Isolation]:
+    """Up to ``count`` isolations that runs at the same time can each hold: the same one, except
+    that each run gets a private user of its own (fewer when fewer unused ids are left)."""
+    if isolation.user is None:
+        return [isolation] * count
+    others = [uid for uid in unused_uids() if uid != isolation.user][: count - 1]
+    return [isolation, *(isolation._replace(user=uid, description=isolation.description.replace(
+        f"uid {isolation.user}", f"uid {uid}")) for uid in others)]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -148,28 +170,79 @@ def own_children() -> set[int]:
     return children
 
 
-def sweep_orphans(before: set[int]) -> None:
-    """Kill and reap every child of ours that was not there before the run; repeat while killing
-    one hands us its own children."""
-    for _ in range(100):
-        leftovers = own_children() - before
-        if not leftovers:
-            return
-        for pid in leftovers:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in leftovers:
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, 0)
+class Supervisor:
+    """The checker's children while runs overlap: the ones it started and still waits for are
+    registered, under a lock, in the same step that starts them; any other child that appeared
+    since the supervisor began is an orphan a run left behind, re-parented to the checker."""
+
+    def __init__(self) -> None:
+        become_subreaper()
+        self.lock = threading.Lock()
+        self.before = own_children()  # children the checker had already: never ours to end
+        self.waited_for: set[int] = set()
+        self.stopping = False
+
+    @contextlib.contextmanager
+    def started(self, start: Callable[[], subprocess.Popen]) -> Iterator[subprocess.Popen]:
+        """``start()``'s process, known to every sweep from its first instant until it is reaped."""
+        with self.lock:
+            if self.stopping:
+                raise InterruptedError("the checker is stopping: no run starts")
+            process = start()
+            self.waited_for.add(process.pid)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            with self.lock:
+                self.waited_for.discard(process.pid)
+
+    def helper_succeeds(self, command: list[str], **options) -> bool:
+        """``command`` run to its end as a registered child (a sweep must not take it for an orphan)."""
+        start = lambda: subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # noqa: E731
+                                         stderr=subprocess.DEVNULL, **options)  # fmt: skip
+        try:
+            with self.started(start) as process:
+                return process.wait(timeout=30) == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+    def stop_all(self) -> None:
+        """End every run now and start no other (the user interrupted the checker)."""
+        with self.lock:
+            self.stopping = True
+            for pid in self.waited_for:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+
+    def orphans(self) -> set[int]:
+        return own_children() - self.before - self.waited_for
+
+    def sweep(self) -> None:
+        """Kill and reap every orphan; repeat while killing one hands us its own children."""
+        for _ in range(100):
+            with self.lock:
+                leftovers = self.orphans()
+                for pid in leftovers:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            if not leftovers:
+                return
+            for pid in leftovers:
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, 0)
 
 
-def end_every_process(process: subprocess.Popen, isolation: Isolation, before: set[int]) -> None:
+def end_every_process(process: subprocess.Popen, isolation: Isolation, supervisor: Supervisor) -> None:
     with contextlib.suppress(OSError):
         os.killpg(process.pid, signal.SIGKILL)  # its session: start_new_session made it a group
     process.wait()
     if isolation.user is not None:  # everything the private user runs is the child's
-        quietly_succeeds(["kill", "-KILL", "-1"], user=isolation.user, group=isolation.user, extra_groups=[])
-    sweep_orphans(before)
+        supervisor.helper_succeeds(["kill", "-KILL", "-1"], user=isolation.user, group=isolation.user,
+                                   extra_groups=[])  # fmt: skip
+    supervisor.sweep()
 
 
 def set_limits(limits: Limits) -> None:  # pragma: no cover - runs in the forked child
@@ -177,25 +250,34 @@ def set_limits(limits: Limits) -> None:  # pragma: no cover - runs in the forked
         resource.setrlimit(which, (value, value))
 
 
-def run_contained(argv: list[str], folder: Path, limits: Limits, isolation: Isolation) -> Outcome:
+def limits_without_forking() -> bool:
+    """Whether the limits can be set by the ``prlimit`` program; without it they are set between
+    fork and exec, which Python does not make safe while other threads run."""
+    return shutil.which("prlimit") is not None
+
+
+def run_contained(
+    argv: list[str], folder: Path, limits: Limits, isolation: Isolation, supervisor: Supervisor | None = None
+) -> Outcome:
     """Run ``argv`` in ``folder`` under ``limits`` and ``isolation``; every process it starts is
-    gone when this returns."""
-    limiter = ("prlimit", *limits.prlimit_flags(), "--") if shutil.which("prlimit") else ()
+    gone when this returns. Runs that overlap share one ``supervisor``, each with its own isolation
+    (:func:`concurrent_isolations`)."""
+    limiter = ("prlimit", *limits.prlimit_flags(), "--") if limits_without_forking() else ()
     user = {"user": isolation.user, "group": isolation.user, "extra_groups": []} if isolation.user else {}
-    become_subreaper()
-    before = own_children()
+    supervisor = supervisor or Supervisor()
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
+        start = lambda: subprocess.Popen(  # noqa: E731
             [*isolation.prefix, *limiter, *argv], cwd=folder, env=minimal_environment(folder),
             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=None if limiter else lambda: set_limits(limits), **user,
         )  # fmt: skip
-        try:
-            exit_code = process.wait(timeout=limits.timeout)
-        except subprocess.TimeoutExpired:
-            exit_code = None
-        finally:
-            end_every_process(process, isolation, before)
+        with supervisor.started(start) as process:
+            try:
+                exit_code = process.wait(timeout=limits.timeout)
+            except subprocess.TimeoutExpired:
+                exit_code = None
+            finally:
+                end_every_process(process, isolation, supervisor)
         size = output.seek(0, os.SEEK_END)
         output.seek(max(0, size - OUTPUT_LIMIT))
         text = output.read().decode("utf-8", "replace")
