@@ -13,9 +13,7 @@ HOST0 is the machine of process 0, which writes ``--out``. On a GPU/TPU cluster 
 ``jax.distributed.initialize()`` can find the coordinator and ids itself (see JAX's docs).
 """
 
-import sys
-
-from twolayer_jax.cli import OneLineParser, int_at_least, run_cli
+from twolayer_jax.cli import OneLineParser, exit_process, int_at_least, run_cli
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, XOR_EASY
 
@@ -68,4 +66,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main, None, "python -m benchmarks.distributed"))
+    exit_process(run_cli(main, None, "python -m benchmarks.distributed"))

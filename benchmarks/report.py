@@ -5,8 +5,11 @@ the markdown table and the issue's targets, the matmul ceiling's lines, the plot
 device's section of RESULTS.md.
 """
 
+import io
 import json
 from pathlib import Path
+
+from twolayer_jax.cli import write_files_atomically
 
 TARGET_SEEDS = 256  # the S the issue's ratio targets are set at
 
@@ -122,7 +125,8 @@ def ceiling_lines(records: list[dict]) -> list[str]:
     return lines
 
 
-def plot(records: list[dict], path: Path) -> None:
+def plot(records: list[dict]) -> bytes:
+    """The plot of ``records``, as PNG bytes."""
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -156,7 +160,9 @@ def plot(records: list[dict], path: Path) -> None:
               for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}  # fmt: skip
     fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize="small")
     fig.suptitle("Training throughput (median of the timed rounds)")
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
+    return png.getvalue()
 
 
 RESULTS_TITLE = "# Throughput"
@@ -243,12 +249,24 @@ def write_results(measured: list[dict], info: dict, args) -> str:
     record per dtype); returns the section's text. ``args`` gives the paths: ``json``, ``plot``
     and ``markdown``. The ratios go on copies, so ``measured`` stays as it was."""
     records = with_ratios([dict(record) for record in measured])
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(records, indent=2) + "\n")
-    (args.json.with_suffix(".meta.json")).write_text(json.dumps(info, indent=2) + "\n")
-    plot(records, args.plot or args.json.with_suffix(".png"))
     text = section(records, info)
+    contents = {
+        args.json: json.dumps(records, indent=2) + "\n",
+        args.json.with_suffix(".meta.json"): json.dumps(info, indent=2) + "\n",
+        plot_path(args): plot(records),
+    }
     if args.markdown:
         existing = args.markdown.read_text() if args.markdown.exists() else ""
-        args.markdown.write_text(with_section(existing, text))
+        contents[args.markdown] = with_section(existing, text)
+    write_files_atomically(contents)  # each file whole: a run stopped part-way keeps complete ones
     return text
+
+
+def plot_path(args) -> Path:
+    return args.plot or args.json.with_suffix(".png")
+
+
+def output_paths(args) -> list[Path]:
+    """Every file a run writes, so each can be checked before anything is measured."""
+    paths = [args.json, args.json.with_suffix(".meta.json"), plot_path(args)]
+    return paths + ([args.markdown] if args.markdown else [])

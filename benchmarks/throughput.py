@@ -5,6 +5,11 @@ The CLI only: ``benchmarks.measure`` times the variants (listed there) and ``ben
 writes the records, the plot and RESULTS.md from what was measured, after every dataset and dtype.
 """
 
+if __name__ == "__main__":  # before the slow imports below: see twolayer_jax.cli
+    from twolayer_jax.cli import remember_ctrl_c_quietly
+
+    remember_ctrl_c_quietly()
+
 import argparse
 import sys
 from datetime import UTC, datetime
@@ -22,11 +27,13 @@ from benchmarks.measure import (
     peak_records,
     race,
 )
-from benchmarks.report import TARGET_SEEDS, write_results
-from twolayer_jax.config import DTYPES
+from benchmarks.report import TARGET_SEEDS, output_paths, write_results
+from twolayer_jax.cli import UsageError, writable_file
+from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, load_dataset
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.devices import use_every_cpu_core
+from twolayer_jax.footprint import epochs_problem, memory_problem
 
 
 def parse_list(kind, choices=None):
@@ -42,7 +49,7 @@ def parse_list(kind, choices=None):
 
 
 def build_parser():
-    from twolayer_jax.cli import OneLineParser, int_at_least
+    from twolayer_jax.cli import OneLineParser, int_at_least, output_path
 
     parser = OneLineParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -57,20 +64,32 @@ def build_parser():
     parser.add_argument(
         "--repeats", type=int_at_least(1), default=5, help="timed rounds; each variant runs once per round"
     )
-    parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
-    parser.add_argument("--plot", type=Path, default=None, help="default: beside --json, .png")
+    parser.add_argument("--json", type=output_path, default=Path("benchmarks/results.json"))
+    parser.add_argument("--plot", type=output_path, default=None, help="default: beside --json, .png")
     parser.add_argument(
         "--markdown",
-        type=Path,
+        type=output_path,
         default=None,
         help="also write the table here, as this kind of device's section of the file (RESULTS.md)",
     )
     return parser
 
 
+def check_bounds(args, seeds: list[int], datasets: list) -> None:
+    """Epochs the loop counts and the memory of the largest batch, before anything is measured."""
+    if epochs_problem(args.epochs):
+        raise UsageError(epochs_problem(args.epochs))
+    configs = [TrainConfig(epochs=args.epochs, hidden=HIDDEN, dtype=dtype) for dtype in args.dtypes]
+    problems = [memory_problem(c, max(seeds), len(d.x)) for c in configs for d in datasets]
+    for problem in filter(None, problems):
+        raise UsageError(problem)
+
+
 def main(argv: list[str] | None = None) -> int:
     use_every_cpu_core()
     args = build_parser().parse_args(argv)
+    for path in output_paths(args):
+        writable_file(path)
     import jax
 
     if "float64" in args.dtypes:
@@ -81,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or default_seeds(device_platform())
     command = "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv)
     datasets = [load_dataset(name, jax.random.key(0)) for name in args.datasets]
+    check_bounds(args, seeds, datasets)
     groups = [(dataset, dtype) for dataset in datasets for dtype in args.dtypes]
     info = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "epochs": args.epochs,
             "repeats": args.repeats, "hidden": HIDDEN, "grad": default_gradient(),
@@ -97,6 +117,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from twolayer_jax.cli import run_cli
+    from twolayer_jax.cli import exit_process, run_cli
 
-    sys.exit(run_cli(main, None, "python -m benchmarks.throughput"))
+    exit_process(run_cli(main, None, "python -m benchmarks.throughput"))

@@ -139,13 +139,30 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
             ["--model", "conv", "--hidden", "4", "--kernel-size", "5"],
             "the conv model needs 1 <= kernel_size < h1",
         ),
+        # numbers the run cannot hold, the dtype cannot mean, or the machine cannot fit
+        (["--seed", str(10**30)], "seeds must be below 2**32 = 4294967296"),
+        (
+            ["--seed", "4294967290", "--seeds", "10"],
+            "got --seed 4294967290 with --seeds 10, up to 4294967299",
+        ),
+        (["--data-seed", "4294967301"], "got --data-seed 4294967301"),
+        (["--epochs", str(10**12)], "--epochs must be at most 2**31 - 1 = 2147483647"),
+        (["--hidden", "100000"], "with hidden 100000x100000 need about"),
+        (["--linear-points", str(10**8)], "on 100000000 points with hidden 100x100 need about"),
+        (["--seeds", str(10**9)], "1000000000 runs of 5000 epochs"),
+        (["--lr", "1e-50"], "--lr 1e-50 rounds to 0 in float32"),
+        (["--optimizer", "adam", "--eps", "1e-60"], "--eps 1e-60 rounds to 0 in float32"),
+        (["--optimizer", "adam", "--b2", "0.99999999999"], "--b2 0.99999999999 rounds to 1 in float32"),
+        (["--activation", "leaky_relu:nan"], "activation parameter must be finite"),
+        (["--activation", "relu,leaky_relu:inf"], "activation parameter must be finite"),
+        (["--out", ""], "argument --out: must not be empty"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):
-    code, _, err = train_cli(capsys, *argv, "--out", str(tmp_path / "out"))
+    code, out, err = train_cli(capsys, "--out", str(tmp_path / "out"), *argv)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("train: error: ") and message in err
-    assert not (tmp_path / "out" / "metrics.json").exists()
+    assert out == "" and not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_an_unwritable_output_folder_is_refused_before_training(capsys, tmp_path):

@@ -4,7 +4,7 @@ every command line of the project; ``python -m twolayer_jax.<command>`` runs the
 import importlib
 import sys
 
-from twolayer_jax.cli import USAGE_ERROR, run_cli
+from twolayer_jax.cli import INTERRUPTED, USAGE_ERROR, exit_process, remember_ctrl_c_quietly, run_cli
 
 # command → (the module whose ``main`` runs it, what it does)
 COMMANDS = {
@@ -23,6 +23,9 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    command_line = argv is None
+    if command_line:  # remember ctrl-C before the command's slow imports
+        remember_ctrl_c_quietly()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["-h"], ["--help"]):
         print(usage())
@@ -32,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"twolayer-jax: error: {given}\n{usage()}", file=sys.stderr)
         return USAGE_ERROR
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return run_cli(module.main, argv[1:], f"twolayer-jax {argv[0]}")
+    code = run_cli(module.main, argv[1:], f"twolayer-jax {argv[0]}")
+    if code == INTERRUPTED and command_line:
+        exit_process(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,16 +1,24 @@
 """What every command-line tool of the package shares: one-line usage errors with exit code 2,
-argument types that reject bad values early, and a checked output folder."""
+argument types that reject bad values early, and outputs that are checked before any work and
+written whole or not at all."""
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 USAGE_ERROR = 2
+OUTPUT_ERROR = 1  # the work was done but its output could not be written
+INTERRUPTED = 130  # the shell's code for a process ended by ctrl-C (128 + SIGINT)
 
 
 class UsageError(Exception):
@@ -108,46 +116,266 @@ fraction = number_in(0.0, 1.0)  # momentum and moving-average rates
 non_negative_float = number_in(0.0, math.inf, closed_high=False)
 
 
-def writable_dir(path: Path) -> Path:
-    """Create ``path`` if needed and prove a file can be written there, before any long work."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        raise UsageError(f"cannot write to output folder {str(path)!r}: {error.strerror}") from None
-    return path
+class OutputError(Exception):
+    """An output could not be written after the work was done: one line, exit code 1, and the
+    previous output left as it was."""
+
+
+def output_path(text: str) -> Path:
+    """An argparse type for an output path: an empty one would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
 
 
 def writable_file(path: Path) -> Path:
-    """Fail now, before any long work, if the file ``path`` cannot be written."""
+    """Fail now, before any long work, if the file ``path`` cannot be written (its folder is
+    created if it does not exist)."""
+    if path.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: it is a folder")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}."):
             pass
     except OSError as error:
         raise UsageError(f"cannot write {str(path)!r}: {error.strerror}") from None
-    if path.is_dir():
-        raise UsageError(f"cannot write {str(path)!r}: it is a folder")
     return path
 
 
+def remove_quietly(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """ctrl-C waits until the block is done (so a rename and its clean-up are never split); a
+    no-op off the main thread or where signals cannot be masked."""
+    if not (hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def write_files_atomically(contents: dict[Path, str | bytes]) -> None:
+    """Each file whole or, on any failure, the old one: every file is written beside its target
+    first, then all are renamed over their targets at once (a rename is atomic)."""
+    staged = {}
+    try:
+        for path, content in contents.items():
+            mode = "w" if isinstance(content, str) else "wb"
+            with tempfile.NamedTemporaryFile(
+                mode, dir=path.parent, prefix=f".{path.name}.", delete=False
+            ) as file:
+                staged[path] = Path(file.name)
+                file.write(content)
+            os.chmod(staged[path], 0o666 & ~current_umask())
+        with signals_held():
+            for path, temporary in staged.items():
+                os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"could not write {str(error.filename or path)!r}: {error.strerror}; "
+                          "the files already there were kept") from None  # fmt: skip
+    finally:
+        for temporary in staged.values():
+            remove_quietly(temporary)
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """The whole file or, on any failure, the old one: written beside it, then renamed over it."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as file:
-        file.write(text)
-    os.replace(file.name, path)
+    """The whole file or, on any failure, the old one."""
+    write_files_atomically({path: text})
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)  # reading the mask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFolder:
+    """A command's files in an output folder, replaced as one: the command writes them into a
+    staging folder, and only once all are complete are they renamed into place (each rename is
+    atomic, and ctrl-C waits until the last is done), while the files of the command's previous
+    run that this run did not write again are removed. A failure or ctrl-C before that leaves the
+    previous run's files as they were: never a mix of two runs. Other files in the folder are
+    left alone; a hidden manifest per command says which files are the command's."""
+
+    path: Path
+    command: str  # names the manifest and the staging folder
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / f".{self.command}-outputs"
+
+    def check(self) -> "OutputFolder":
+        """Every reason the output could not be written, found before any work (the folder is
+        created now, empty, if it does not exist)."""
+        shown = str(self.path)
+        if self.path.exists() and not self.path.is_dir():
+            raise UsageError(f"cannot write to output folder {shown!r}: it is a file")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=self.path, prefix=f".{self.command}-check-"):
+                pass
+        except OSError as error:
+            raise UsageError(f"cannot write to output folder {shown!r}: {error.strerror}") from None
+        self.remove_abandoned_staging()
+        return self
+
+    def remove_abandoned_staging(self) -> None:
+        """Staging folders of runs that were killed outright (their process is gone)."""
+        for folder in self.path.glob(f".{self.command}-partial-*"):
+            pid = folder.name.split("-")[-2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and Path("/proc/self").exists():
+                remove_quietly(folder)
+
+    def previous_files(self) -> set[str]:
+        try:
+            return set(self.manifest.read_text().split("\n")) - {""}
+        except OSError:
+            return set()
+
+    def kept(self) -> str:
+        """What the folder holds after a run that did not finish."""
+        if self.previous_files():
+            return f"{str(self.path)!r} keeps its previous complete output"
+        return f"nothing was written to {str(self.path)!r}"
+
+    @contextlib.contextmanager
+    def staged(self) -> Iterator[Path]:
+        """Yields the staging folder to write into; on success its files take their places."""
+        prefix = f".{self.command}-partial-{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(dir=self.path, prefix=prefix))
+        try:
+            yield staging
+            with signals_held():
+                stop_if_ctrl_c_was_pressed()  # pressed while the work ran: keep the previous output
+                self.publish(staging)
+        except OSError as error:
+            raise OutputError(f"could not write {error.filename or str(self.path)!r}: {error.strerror}; "
+                              f"{self.kept()}") from None  # fmt: skip
+        except BaseException:
+            print(self.kept()[0].upper() + self.kept()[1:], file=sys.stderr)
+            raise
+        finally:
+            remove_quietly(staging)
+
+    def publish(self, staging: Path) -> None:
+        previous, written = self.previous_files(), sorted(entry.name for entry in staging.iterdir())
+        manifest = staging / self.manifest.name
+        manifest.write_text("".join(f"{name}\n" for name in written))
+        mode = 0o666 & ~current_umask()
+        for name in [*written, manifest.name]:  # the manifest last: it names a complete set
+            os.chmod(staging / name, mode)
+            os.replace(staging / name, self.path / name)
+        for stale in previous - set(written):
+            if "/" not in stale and stale not in ("", ".", ".."):
+                remove_quietly(self.path / stale)
+
+
+class RememberedCtrlC:
+    """A SIGINT handler that remembers that ctrl-C was pressed, and (``raises``) raises
+    KeyboardInterrupt. JAX's runtime runs Python's signal handlers while it waits for a compiled
+    program and drops the exception they raise there, so the raise alone can be lost; the memory
+    is not, and the command lines read it between steps (:func:`stop_if_ctrl_c_was_pressed`)."""
+
+    def __init__(self, raises: bool = True) -> None:
+        self.pressed = False
+        self.raises = raises
+
+    def __call__(self, signum, frame) -> None:
+        self.pressed = True
+        if self.raises:
+            raise KeyboardInterrupt
+
+
+def remember_ctrl_c_quietly() -> None:
+    """For a command line's first lines, before its slow imports: ctrl-C is remembered, not
+    raised (a KeyboardInterrupt inside an extension module's import can crash the interpreter,
+    and some imports drop it); :func:`run_cli` acts on it once the imports are done."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, RememberedCtrlC(raises=False))
+
+
+def ctrl_c_was_pressed() -> bool:
+    """Whether ctrl-C was pressed under :func:`remembering_ctrl_c` (or
+    :func:`remember_ctrl_c_quietly`), even if the exception it raised then was lost."""
+    handler = signal.getsignal(signal.SIGINT)
+    return isinstance(handler, RememberedCtrlC) and handler.pressed
+
+
+def stop_if_ctrl_c_was_pressed() -> None:
+    if ctrl_c_was_pressed():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def remembering_ctrl_c() -> Iterator[None]:
+    """Install :class:`RememberedCtrlC` for the block (only the main thread may set handlers),
+    keeping a ctrl-C that :func:`remember_ctrl_c_quietly` remembered."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler, previous = RememberedCtrlC(), signal.getsignal(signal.SIGINT)
+    handler.pressed = isinstance(previous, RememberedCtrlC) and previous.pressed
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def checking_ctrl_c(report: Callable[[int], None] | None) -> Callable[[int], None]:
+    """A progress hook that also stops the work if ctrl-C was pressed since the last step."""
+
+    def hook(done: int) -> None:
+        stop_if_ctrl_c_was_pressed()
+        if report:
+            report(done)
+
+    return hook
+
+
+def exit_process(code: int) -> NoReturn:
+    """End a command line with ``code``. After ctrl-C, without the interpreter's clean-up: with a
+    compilation or a program of JAX's runtime abandoned mid-way, that clean-up can crash, and by
+    now the work is given up and the outputs are settled (:class:`OutputFolder`)."""
+    if code == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None, prog: str) -> int:
-    """Call ``main(argv)``; a :class:`UsageError` becomes one line on stderr and exit code 2."""
+    """Call ``main(argv)``; a :class:`UsageError` becomes one line on stderr and exit code 2, an
+    :class:`OutputError` one line and exit code 1, ctrl-C exit code 130 whenever it was pressed."""
     try:
-        return main(argv)
+        with remembering_ctrl_c():
+            if ctrl_c_was_pressed():  # while the command was starting
+                print(f"{prog}: interrupted while starting: nothing was written", file=sys.stderr)
+                return INTERRUPTED
+            code = main(argv)
+            stop_if_ctrl_c_was_pressed()
+        return code
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except OutputError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return OUTPUT_ERROR
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 @contextlib.contextmanager

@@ -142,7 +142,10 @@ def sweep_figure(
         ax.minorticks_off()
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(loc="best", fontsize="small")
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(loc="best", fontsize="small")
+        else:  # no dataset has a point to show here
+            ax.text(0.5, 0.5, "no seed reached 100 %", transform=ax.transAxes, ha="center", va="center")
     fig.suptitle(title)
     return fig
 

@@ -5,12 +5,23 @@ prints the handout's training, per-point and summary lines, and writes into ``--
 comparison figure and learning curve of each dataset and ``metrics.json``.
 
 Seed s trains from ``jax.random.key(s)``; ``--seeds S`` runs seeds ``--seed`` .. ``--seed + S - 1``,
-so any row of a study reproduces alone with ``--seed s --seeds 1``.
+so any row of a study reproduces alone with ``--seed s --seeds 1``: the same network, the same
+data, the same steps, and numbers equal up to float rounding (a batch of runs adds some sums in
+another order than a run alone; the README gives the tolerance the tests hold).
+
+Every number is checked before any work (seeds that a key holds, epochs the loop can count, the
+memory the runs need, a learning rate the dtype can hold), and so is ``--out``; the outputs are
+written into a staging folder that replaces ``--out`` only once complete, so a failure or ctrl-C
+leaves the previous output whole.
 """
+
+if __name__ == "__main__":  # before the slow imports below: see twolayer_jax.cli
+    from twolayer_jax.cli import remember_ctrl_c_quietly
+
+    remember_ctrl_c_quietly()
 
 import dataclasses
 import json
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -20,19 +31,23 @@ import numpy as np
 from twolayer_jax import formats
 from twolayer_jax.cli import (
     OneLineParser,
+    OutputFolder,
     UsageError,
     add_activation_flags,
+    checking_ctrl_c,
+    exit_process,
     fraction,
     int_at_least,
     non_negative_float,
+    output_path,
     positive_float,
     progress_bars,
     run_cli,
-    writable_dir,
 )
 from twolayer_jax.config import DTYPES, OPTIMIZER_IMPLS, TrainConfig
-from twolayer_jax.data import DATASET_NAMES, LINEAR_POINTS, Dataset, load_dataset
+from twolayer_jax.data import DATASET_NAMES, LINEAR, LINEAR_POINTS, Dataset, load_dataset, xor_easy
 from twolayer_jax.devices import use_every_cpu_core
+from twolayer_jax.footprint import epochs_problem, memory_problem, seeds_problem
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.losses import LOSSES
 from twolayer_jax.many_runs import progress_total, seed_keys, select_run, train_many
@@ -146,7 +161,9 @@ def build_parser() -> OneLineParser:
         help=f"adamw (default {defaults.weight_decay})",
     )
     parser.add_argument("--dtype", choices=DTYPES, default=lab.dtype)
-    parser.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default runs/)")
+    parser.add_argument("--out", type=output_path, default=Path("runs"),
+                        help="output folder (default runs/): a run replaces the files its last run "
+                        "wrote there, all at once when it is done")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -173,11 +190,43 @@ def config_from_args(args) -> TrainConfig:
 
 
 def hparams_from_args(args) -> HParams:
-    """The numeric hyper-parameters; without ``--lr``, the optimizer's own learning rate."""
+    """The numeric hyper-parameters; without ``--lr``, the optimizer's own learning rate. Each
+    must keep its meaning in the run's dtype."""
     lr = default_hparams(args.optimizer).lr if args.lr is None else args.lr
-    if lr > float(np.finfo(args.dtype).max):
-        raise UsageError(f"--lr {lr} does not fit in {args.dtype}")
-    return HParams(**{name: getattr(args, name) for name in HParams._fields if name != "lr"}, lr=lr)
+    hparams = HParams(**{name: getattr(args, name) for name in HParams._fields if name != "lr"}, lr=lr)
+    for name, value in hparams._asdict().items():
+        problem = dtype_problem(value, args.dtype)
+        if problem:
+            raise UsageError(f"--{name.replace('_', '-')} {value} {problem}")
+    return hparams
+
+
+def dtype_problem(value: float, dtype: str) -> str | None:
+    """Why ``value`` would not mean itself in ``dtype`` (None when it does): a positive number that
+    rounds to 0 or overflows, or a fraction below 1 that rounds to 1."""
+    with np.errstate(over="ignore"):
+        stored = float(np.asarray(value, dtype))
+    if not np.isfinite(stored):
+        return f"does not fit in {dtype} (its largest number is {np.finfo(dtype).max:.3g})"
+    if value > 0 and stored == 0:
+        smallest = np.finfo(dtype).smallest_subnormal
+        return f"rounds to 0 in {dtype} (its smallest positive number is {smallest:.3g})"
+    if value < 1 and stored == 1:
+        return f"rounds to 1 in {dtype}"
+    return None
+
+
+def points_of(name: str, args) -> int:
+    return args.linear_points if name == LINEAR else len(xor_easy().x)
+
+
+def check_bounds(args, config: TrainConfig, names: tuple[str, ...]) -> None:
+    """Every number the run cannot hold or the machine cannot fit, refused before any work."""
+    problems = [seeds_problem(args.seed, args.seeds), seeds_problem(args.data_seed, 1, "--data-seed"),
+                epochs_problem(config.epochs)]  # fmt: skip
+    problems += [memory_problem(config, args.seeds, points_of(name, args)) for name in names]
+    for problem in filter(None, problems):
+        raise UsageError(problem)
 
 
 def describe_lr(args, hparams: HParams) -> str:
@@ -199,6 +248,12 @@ def seed_table(runs: list[RunSummary]) -> str:
     return "\n".join(rows)
 
 
+def describe_shown(runs: list[RunSummary], shown: RunSummary) -> str:
+    if shown.diverged:
+        return f"showing seed {shown.seed}: every seed diverged"
+    return f"showing seed {shown.seed}: the median final loss of the seeds that did not diverge"
+
+
 def describe_seeds(seeds: list[int]) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]})"
 
@@ -216,13 +271,17 @@ def describe(dataset: Dataset, config: TrainConfig, args, hparams: HParams, seed
     )
 
 
-def train_dataset(dataset: Dataset, config: TrainConfig, hparams: HParams, args, start_progress) -> dict:
-    """Train every seed on ``dataset``, print its lines, save its figures; its metrics record."""
+def train_dataset(
+    dataset: Dataset, config: TrainConfig, hparams: HParams, args, start_progress, folder: Path
+) -> dict:
+    """Train every seed on ``dataset``, print its lines, save its figures in ``folder``; its
+    metrics record."""
     from twolayer_jax.plots import comparison_figure, learning_curve_figure
 
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, hparams, seeds), flush=True)
-    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
+    bar = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
+    progress = checking_ctrl_c(bar)
     result = train_many(
         config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
     )
@@ -233,7 +292,7 @@ def train_dataset(dataset: Dataset, config: TrainConfig, hparams: HParams, args,
         print(seed_table(runs))
         at_100 = sum(r.final_accuracy == 1.0 for r in runs)
         print(f"{at_100}/{len(runs)} seeds ({100 * fraction_at_100(runs):.2f}%) end at 100.00% accuracy")
-        print(f"showing seed {run.seed}: the median final loss of the seeds that did not diverge")
+        print(describe_shown(runs, run))
 
     loss_history = np.asarray(result.loss[shown])
     print("\n".join(formats.training_lines(loss_history, args.print_every, run.diverged_at)))
@@ -250,11 +309,11 @@ def train_dataset(dataset: Dataset, config: TrainConfig, hparams: HParams, args,
         "learning_curve": f"{dataset.name}_learning_curve.png",
     }
     note = f"{dataset.name}, seed {run.seed}: {formats.summary_line(run)}"
-    comparison_figure(dataset.x, dataset.y, predicted, note).savefig(args.out / files["comparison"], dpi=110)
+    comparison_figure(dataset.x, dataset.y, predicted, note).savefig(folder / files["comparison"], dpi=110)
     curve = learning_curve_figure(
         np.asarray(result.loss), np.asarray(result.accuracy), f"{dataset.name}: {describe_seeds(seeds)}"
     )
-    curve.savefig(args.out / files["learning_curve"], dpi=110)
+    curve.savefig(folder / files["learning_curve"], dpi=110)
     return {
         "points": len(dataset.x),
         "representative_seed": run.seed,
@@ -270,21 +329,28 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(args)
     hparams = hparams_from_args(args)
     args.print_every = args.print_every or max(1, args.epochs // 10)
-    writable_dir(args.out)
+    names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
+    check_bounds(args, config, names)
+    out = OutputFolder(args.out, "train").check()
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     import matplotlib
 
     matplotlib.use("Agg")
 
-    names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
-    data_key = jax.random.key(args.data_seed)
-    datasets = [load_dataset(name, data_key, args.linear_points) for name in names]
     results = {}
-    with progress_bars(not args.no_progress) as start_progress:
+    with out.staged() as folder, progress_bars(not args.no_progress) as start_progress:
+        data_key = jax.random.key(args.data_seed)
+        datasets = [load_dataset(name, data_key, args.linear_points) for name in names]
         for dataset in datasets:
-            results[dataset.name] = train_dataset(dataset, config, hparams, args, start_progress)
+            results[dataset.name] = train_dataset(dataset, config, hparams, args, start_progress, folder)
             print()
+        write_metrics(folder / "metrics.json", args, config, hparams, results)
+    print(f"wrote {args.out}/metrics.json and the figures of {', '.join(results)}")
+    return 0
+
+
+def write_metrics(path: Path, args, config: TrainConfig, hparams: HParams, results: dict) -> None:
     run_settings = {"seeds": args.seeds, "seed": args.seed, "data_seed": args.data_seed,
                     "linear_points": args.linear_points}  # fmt: skip
     metrics = {
@@ -293,10 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(jax.devices()[0].device_kind),
         "results": results,
     }
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"wrote {args.out}/metrics.json and the figures of {', '.join(results)}")
-    return 0
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main, None, "python -m twolayer_jax.train"))
+    exit_process(run_cli(main, None, "python -m twolayer_jax.train"))

@@ -20,10 +20,19 @@ import numpy as np
 
 from twolayer_jax import formats
 from twolayer_jax.activations import ACTIVATIONS as ACTIVATION_REGISTRY
-from twolayer_jax.cli import OneLineParser, int_at_least, progress_bars, writable_dir
+from twolayer_jax.cli import (
+    OneLineParser,
+    OutputFolder,
+    UsageError,
+    checking_ctrl_c,
+    int_at_least,
+    output_path,
+    progress_bars,
+)
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, XOR_EASY, Dataset, load_dataset
 from twolayer_jax.devices import platform, use_every_cpu_core
+from twolayer_jax.footprint import epochs_problem, memory_problem, seeds_problem
 from twolayer_jax.many_runs import progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.network import Network
@@ -63,8 +72,10 @@ def build_parser() -> OneLineParser:
         description="Run every experiment of the lab's report; write REPORT.md, its figures, results.json.",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("runs/report"), help="output folder (default runs/report)"
-    )
+        "--out", type=output_path, default=Path("runs/report"),
+        help="output folder (default runs/report): a report replaces the files of the last one there, "
+        "all at once when it is done",
+    )  # fmt: skip
     quick_help = f"a fast look: {QUICK_SEEDS} seeds and {QUICK_EPOCHS} epochs per setting"
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--seeds", type=int_at_least(1), default=None,
@@ -304,7 +315,8 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
             name = experiment.dataset.name
             title = f"{experiment.section} {experiment.label}".strip() + f" on {name}"
             cells, seeds = len(experiment.cells), experiment.seeds
-            progress = start_progress(title, progress_total(experiment.config, cells * seeds))
+            bar = start_progress(title, progress_total(experiment.config, cells * seeds))
+            progress = checking_ctrl_c(bar)
             started = time.perf_counter()
             grid = run_grid(experiment.config, experiment.dataset, experiment.cells, seeds, progress)
             took = time.perf_counter() - started
@@ -468,30 +480,54 @@ def lr_config(settings: Settings) -> TrainConfig:
     return dataclasses.replace(LAB, epochs=settings.epochs, dtype=settings.dtype, grad="manual")
 
 
+def check_numbers(settings: Settings) -> None:
+    """Seeds a key holds and epochs the loop counts, before any config is made of them."""
+    for problem in filter(None, [seeds_problem(0, settings.seeds, None), epochs_problem(settings.epochs)]):
+        raise UsageError(problem)
+
+
+def check_memory(experiments: list[Experiment]) -> None:
+    """The memory each grid needs, before any training."""
+    problems = [memory_problem(e.config, len(e.cells) * e.seeds, len(e.dataset.x)) for e in experiments]
+    for problem in filter(None, problems):
+        raise UsageError(problem)
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     use_every_cpu_core()
     args = build_parser().parse_args(argv)
-    writable_dir(args.out)
     jax.config.update("jax_enable_x64", True)  # the gradient check's float64; training keeps its dtype
     import matplotlib
 
     matplotlib.use("Agg")
 
     settings = settings_from_args(args)
+    check_numbers(settings)
     datasets = [load_dataset(name, jax.random.key(0)) for name in DATASET_NAMES]
     experiments = plan(settings, datasets)
+    check_memory(experiments)
+    out = OutputFolder(args.out, "report").check()
     devices = f"{jax.device_count()} {platform()} device(s)"
     print(f"report: {len(experiments)} grids, {settings.seeds} seeds per setting, {settings.epochs} epochs, "
           f"{settings.dtype}, on {devices}", file=sys.stderr)  # fmt: skip
+    with out.staged() as folder:
+        results = write_everything(experiments, datasets, settings, folder, args, argv, started)
+    print(f"wrote {args.out}/REPORT.md, results.json and {len(results['files'])} figures "
+          f"in {results['run']['total_seconds']} s")  # fmt: skip
+    return 0
+
+
+def write_everything(experiments, datasets, settings, folder: Path, args, argv, started: float) -> dict:
+    """Train every grid, then draw and write the whole report into ``folder``; its results."""
     grids, seconds = run_experiments(experiments, not args.no_progress)
-    results = collect_results(grids, datasets, settings, args.out)
+    results = collect_results(grids, datasets, settings, folder)
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()
     seconds["gradient_check"] = round(time.perf_counter() - checked, 2)
     main_files = {f"main_{name}_{key}": file for name, record in results["main"].items()
                   for key, file in record["files"].items()}  # fmt: skip
-    results["files"] = figures(grids, datasets, results, args.out) | main_files
+    results["files"] = figures(grids, datasets, results, folder) | main_files
     results["run"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
@@ -500,8 +536,6 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": round(time.perf_counter() - started, 1),
         "command": "python -m twolayer_jax.report " + " ".join(sys.argv[1:] if argv is None else argv),
     }
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "REPORT.md").write_text(write_report(results))
-    print(f"wrote {args.out}/REPORT.md, results.json and {len(results['files'])} figures "
-          f"in {results['run']['total_seconds']} s")  # fmt: skip
-    return 0
+    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (folder / "REPORT.md").write_text(write_report(results))
+    return results
