@@ -76,6 +76,7 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
     assert code == 0
     assert re.search(r"^ +0  diverged at epoch \d+$", out, re.M)
     assert re.search(r"^loss=diverged accuracy=diverged \(diverged at epoch \d+\)$", out, re.M)
+    assert "showing seed 0: every seed diverged" in out and "median" not in out
     assert not re.search(r"\b(nan|inf)\b", out, re.I)
     record = json.loads((tmp_path / "metrics.json").read_text())["results"]["linear"]
     assert all(run["final_loss"] is None and run["diverged_at"] for run in record["runs"])
