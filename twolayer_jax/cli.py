@@ -277,9 +277,10 @@ class OutputFolder:
         for name in [*written, manifest.name]:  # the manifest last: it names a complete set
             os.chmod(staging / name, mode)
             os.replace(staging / name, self.path / name)
-        for stale in previous - set(written):
-            if "/" not in stale and stale not in ("", ".", ".."):
-                remove_quietly(self.path / stale)
+        for stale in previous - set(written):  # a name, never a path; a file, never a folder
+            if "/" not in stale and stale not in ("", ".", "..") and not (self.path / stale).is_dir():
+                with contextlib.suppress(OSError):
+                    (self.path / stale).unlink()
 
 
 class RememberedCtrlC:
