@@ -15,6 +15,7 @@ PROJECT_PACKAGES = ("twolayer_jax", "manual", "benchmarks")
 # a higher one's. Lazy imports inside functions count.
 LAYERS = [
     # the lab core: data and model at the bottom, training above them, its CLI on top
+    ["twolayer_jax.validation"],  # the argument checks, which any module may call
     ["twolayer_jax", "twolayer_jax.registry", "twolayer_jax.devices", "twolayer_jax.data"],
     ["twolayer_jax.activations", "twolayer_jax.losses"],
     ["twolayer_jax.network", "twolayer_jax.optimizers"],

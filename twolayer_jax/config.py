@@ -15,20 +15,34 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
+from twolayer_jax import validation
 from twolayer_jax.gradients import GRADIENTS
-from twolayer_jax.model import LAB_HIDDEN, Params, init_conv_params, init_params
+from twolayer_jax.model import (
+    LAB_HIDDEN,
+    Params,
+    conv_layer_shapes,
+    init_conv_params,
+    init_params,
+    layer_shapes,
+)
 from twolayer_jax.network import LAB_NETWORK, Network
-from twolayer_jax.optimizers import OPTIMIZERS
+from twolayer_jax.optimizers import OPTIMIZERS, check_hparams
 from twolayer_jax.registry import lookup
 
 DTYPES = ("float32", "float64")  # a run computes in one of these
+MODELS = ("dense", "conv")
+MAX_EPOCHS = 2**31 - 1  # the epoch counter of the compiled loop is an int32
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything static about a run: hashable, so ``jit`` keys its compiled program on it."""
+    """Everything static about a run: hashable, so ``jit`` keys its compiled program on it.
 
-    epochs: int = 5000
+    Made only from valid fields: a ``TypeError`` or ``ValueError`` names a wrong one. The counts
+    (epochs, hidden, channels, kernel_size) are whole numbers, NumPy integers included and stored
+    as ints; floats and bools are refused (see :mod:`twolayer_jax.validation`)."""
+
+    epochs: int = 5000  # 1..2**31 - 1
     hidden: tuple[int, int] = LAB_HIDDEN
     network: Network = LAB_NETWORK  # activations and loss
     optimizer: str = "sgd"  # the lab's plain gradient descent
@@ -44,22 +58,30 @@ class TrainConfig:
     kernel_size: int = 5  # conv: kernel width, narrower than h1
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be positive, got {self.epochs}")
-        if len(self.hidden) != 2 or min(self.hidden) < 1:
-            raise ValueError(f"hidden must be two positive widths, got {self.hidden}")
-        if self.dtype not in DTYPES:
+        # Counts are stored as Python ints (a NumPy integer is accepted and converted), so equal
+        # configs hash alike and print alike.
+        counts = {
+            "epochs": validation.whole_number(
+                "epochs", self.epochs, high=MAX_EPOCHS, expected="positive, a whole number below 2**31"
+            ),
+            "hidden": validation.whole_numbers(
+                "hidden", self.hidden, 2, "two positive widths (whole numbers)"
+            ),
+            "channels": validation.whole_number("channels", self.channels),
+            "kernel_size": validation.whole_number("kernel_size", self.kernel_size),
+        }
+        for name, value in counts.items():
+            object.__setattr__(self, name, value)
+        if validation.text("dtype", self.dtype, DTYPES) not in DTYPES:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not isinstance(self.network, Network):
             raise ValueError(f"network must be a Network, got {self.network!r}")
-        lookup(
-            lookup(OPTIMIZER_IMPLS, "optimizer implementation", self.optimizer_impl),
-            "optimizer",
-            self.optimizer,
-        )
-        lookup(GRADIENTS, "gradient", self.grad)
-        if self.model not in ("dense", "conv"):
+        impl = validation.text("optimizer_impl", self.optimizer_impl, tuple(OPTIMIZER_IMPLS))
+        optimizers = lookup(OPTIMIZER_IMPLS, "optimizer_impl", impl)
+        lookup(optimizers, "optimizer", validation.text("optimizer", self.optimizer, tuple(optimizers)))
+        if validation.text("grad", self.grad, tuple(GRADIENTS)) not in GRADIENTS:
+            raise ValueError(f"unknown gradient {self.grad!r}; grad must be one of {', '.join(GRADIENTS)}")
+        if validation.text("model", self.model, MODELS) not in MODELS:
             raise ValueError(f"model must be dense or conv, got {self.model!r}")
         if self.model == "conv" and not (1 <= self.kernel_size < self.hidden[0] and self.channels >= 1):
             raise ValueError(
@@ -70,6 +92,13 @@ class TrainConfig:
     @property
     def architecture(self) -> "Architecture":
         return Architecture(self.model, self.hidden, self.channels, self.kernel_size, self.dtype)
+
+    @property
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each of a run's parameters."""
+        if self.model == "conv":
+            return conv_layer_shapes(self.hidden[0], self.channels, self.kernel_size)
+        return layer_shapes(self.hidden)
 
 
 class Architecture(NamedTuple):
@@ -107,3 +136,49 @@ def require_dtype(dtype: str) -> jnp.dtype:
 def require_dense_for_widths(model: str, widths: ArrayLike | None) -> None:
     if widths is not None and model != "dense":
         raise ValueError("masked widths need the dense model")
+
+
+# The public run functions' argument checks, one call each (twolayer_jax/validation.py has the
+# rules: shapes and dtypes always, values when they are concrete).
+
+
+def check_factory(config: TrainConfig, grad_fn, progress) -> None:
+    """``make_fit`` and ``make_train``'s arguments."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {validation.describe(config)}")
+    validation.optional_callable("grad_fn", grad_fn)
+    validation.optional_callable("progress", progress)
+
+
+def check_widths(config: TrainConfig, widths, runs: int | None) -> None:
+    require_dense_for_widths(config.model, widths)
+    validation.widths("widths", widths, config.hidden, runs)
+
+
+def check_fit(config: TrainConfig, params, hparams, x, y, masks) -> None:
+    """``fit``'s arguments: ``params`` (and ``masks``) shaped for ``config``, one run's ``hparams``."""
+    shapes = config.param_shapes
+    validation.array_tree("params", params, shapes, "f", "floating")
+    check_hparams(hparams)
+    validation.data(x, y)
+    if masks is not None:
+        validation.array_tree("masks", masks, shapes, validation.REAL_KINDS, "0/1")
+
+
+def check_train(config: TrainConfig, key, hparams, x, y, widths) -> None:
+    """``train``'s arguments: one key, one run's ``hparams`` and ``widths``."""
+    validation.single_key("key", key)
+    check_hparams(hparams)
+    validation.data(x, y)
+    check_widths(config, widths, None)
+
+
+def check_train_many(config, keys, hparams, x, y, widths, grad_fn, progress, chunk_size) -> None:
+    """``train_many``'s arguments: S keys, and ``hparams`` and ``widths`` shared or per run."""
+    check_factory(config, grad_fn, progress)
+    runs = validation.many_keys("keys", keys)
+    check_hparams(hparams, runs)
+    validation.data(x, y)
+    check_widths(config, widths, runs)
+    if chunk_size is not None:
+        validation.whole_number("chunk_size", chunk_size)

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from twolayer_jax.validation import seed_number, single_key, text, whole_number
+
 # the datasets' names, as every command line, record and file name spells them
 LINEAR = "linear"
 XOR_EASY = "xor_easy"
@@ -43,8 +45,8 @@ LINEAR_POINTS = 100  # the lab's linear dataset
 
 def linear(key: jax.Array, n: int = LINEAR_POINTS) -> Dataset:
     """``n`` points uniform in [0, 1)^2, labelled by :func:`label_linear`; deterministic in ``key``."""
-    if n < 1:
-        raise ValueError(f"linear needs at least one point, got n={n}")
+    single_key("key", key)
+    n = whole_number("n", n, expected="a whole number >= 1 (linear needs at least one point)")
     points = uniform_float64(key, (n, 2))
     return Dataset(LINEAR, points, label_linear(points))
 
@@ -55,6 +57,9 @@ def linear_handout(n: int = LINEAR_POINTS, seed: int | None = None) -> Dataset:
     With ``seed`` it reproduces a student's run that called ``np.random.seed(seed)`` first; with
     ``None`` it draws fresh entropy, as the handout does.
     """
+    n = whole_number("n", n, expected="a whole number >= 1 (at least one point)")
+    if seed is not None:
+        seed = seed_number("seed", seed)
     points = np.random.RandomState(seed).uniform(0, 1, (n, 2))
     return Dataset(LINEAR, points, label_linear(points))
 
@@ -80,8 +85,11 @@ DATASET_NAMES = (LINEAR, XOR_EASY)
 
 def load_dataset(name: str, key: jax.Array, n_linear: int = LINEAR_POINTS) -> Dataset:
     """A dataset by its name: ``linear`` (drawn with ``key``) or ``xor_easy`` (fixed)."""
+    text("name", name, DATASET_NAMES)
+    single_key("key", key)
+    n_linear = whole_number("n_linear", n_linear)
     if name == LINEAR:
         return linear(key, n_linear)
     if name == XOR_EASY:
         return xor_easy()
-    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASET_NAMES)}")
+    raise ValueError(f"unknown dataset {name!r}; name must be one of {', '.join(DATASET_NAMES)}")

@@ -19,7 +19,8 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
-from twolayer_jax.config import Architecture, TrainConfig
+from twolayer_jax import validation
+from twolayer_jax.config import Architecture, TrainConfig, check_train_many
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GradFn
 from twolayer_jax.model import Params
@@ -100,6 +101,7 @@ def train_many(
     samples is slow to compile). The second compiles once per (config, shapes, grad_fn,
     progress, layout).
     """
+    check_train_many(config, keys, hparams, x, y, widths, grad_fn, progress, chunk_size)
     layout = seed_layout(keys.shape[0], jax.device_count(), chunk_size or default_chunk_size())
     params = initial_params_many(config.architecture, layout, keys, widths)
     return fit_many(config, layout, params, hparams, x, y, widths, grad_fn, progress)
@@ -183,5 +185,7 @@ def select_run(tree, index: int):
 
 def seed_keys(first_seed: int, count: int) -> Array:
     """Keys for seeds ``first_seed .. first_seed + count - 1``; seed s's key is ``key(s)``, so any
-    run of a study can be reproduced alone."""
+    run of a study can be reproduced alone. Seeds are whole numbers in 0..2**32 - 1 (beyond,
+    without ``jax_enable_x64``, ``key(s)`` wraps around and two seeds share a key), count >= 1."""
+    validation.seeds(first_seed, count)
     return jax.vmap(jax.random.key)(jnp.arange(first_seed, first_seed + count))

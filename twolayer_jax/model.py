@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from twolayer_jax import validation
 from twolayer_jax.network import LAB_NETWORK, Network
 
 Params = dict[str, Array]
@@ -59,6 +60,9 @@ def init_params(
     the fan-ins are the used widths' and every weight of an unused unit is zero (see
     :func:`width_masks`).
     """
+    check_key_and_dtype(key, dtype)
+    hidden = validation.whole_numbers("hidden", hidden, 2, "two positive widths (whole numbers)")
+    validation.widths("widths", widths, hidden, None)
     shapes = layer_shapes(hidden)
     fan_ins = (2, *hidden) if widths is None else (2, widths[0], widths[1])
     params = {}
@@ -69,6 +73,17 @@ def init_params(
     if widths is None:
         return params
     return jax.tree.map(jnp.multiply, params, width_masks(widths, hidden, dtype))
+
+
+def check_key_and_dtype(key: Array, dtype) -> None:
+    """The initialisers' shared arguments: one PRNG key and a floating dtype."""
+    validation.single_key("key", key)
+    try:
+        floating = jnp.issubdtype(dtype, jnp.floating)
+    except (TypeError, ValueError):
+        floating = False
+    if not floating:
+        raise TypeError(f"dtype must be a floating dtype such as jnp.float32, got {dtype!r}")
 
 
 def width_masks(widths: Array, hidden: tuple[int, int], dtype=jnp.float32) -> Params:
@@ -139,7 +154,13 @@ def conv_layer_shapes(h1: int, channels: int, kernel_size: int) -> dict:
 
 
 def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype=jnp.float32) -> Params:
-    """LeCun-normal like :func:`init_params`; the kernel's fan-in is its width k."""
+    """LeCun-normal like :func:`init_params`; the kernel's fan-in is its width k, 1 <= k < h1."""
+    check_key_and_dtype(key, dtype)
+    h1 = validation.whole_number("h1", h1)
+    channels = validation.whole_number("channels", channels)
+    kernel_size = validation.whole_number(
+        "kernel_size", kernel_size, high=h1 - 1, expected=f"a whole number in 1..h1 - 1 = {h1 - 1}"
+    )
     shapes = conv_layer_shapes(h1, channels, kernel_size)
     fan_ins = {"W1": 2, "K2": kernel_size, "W3": channels * h1}
     params = {}

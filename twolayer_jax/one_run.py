@@ -22,7 +22,15 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
-from twolayer_jax.config import OPTIMIZER_IMPLS, TrainConfig, require_dense_for_widths, require_dtype
+from twolayer_jax.config import (
+    OPTIMIZER_IMPLS,
+    TrainConfig,
+    check_factory,
+    check_fit,
+    check_train,
+    require_dense_for_widths,
+    require_dtype,
+)
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, width_masks
 
@@ -67,6 +75,7 @@ def make_fit(
     ``progress_offset`` plus the epochs done, about PROGRESS_TICKS times per run, by runs whose
     ``reporter`` is true (one device of many); it only reports and never changes a result.
     """
+    check_factory(config, grad_fn, progress)
     dtype = require_dtype(config.dtype)
     loss_fn = config.network.loss_function()
     grad_fn = grad_fn or GRADIENTS[config.grad](config.network)
@@ -88,6 +97,7 @@ def make_fit(
         )
 
     def fit(params, hparams, x, y, masks=None, progress_offset=0, reporter=True) -> TrainResult:
+        check_fit(config, params, hparams, x, y, masks)
         x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
         hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
         optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
@@ -136,6 +146,7 @@ def make_train(
     fit = make_fit(config, grad_fn, progress)
 
     def train(key, hparams, x, y, widths=None) -> TrainResult:
+        check_train(config, key, hparams, x, y, widths)
         params = config.architecture.init_params(key, widths)
         return fit(params, hparams, x, y, run_masks(config, widths))
 

@@ -13,6 +13,7 @@ import optax
 from jax.typing import ArrayLike
 
 from twolayer_jax.registry import lookup
+from twolayer_jax.validation import FRACTION, NON_NEGATIVE, POSITIVE, Interval, describe, numbers
 
 # Each optimizer's learning rate when none is given: a conventional rate for it, not tuned per
 # dataset. sgd's is the lab's; an adaptive method divides by the gradient's size, so its step is
@@ -24,7 +25,9 @@ LEARNING_RATES = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, 
 class HParams(NamedTuple):
     """Numeric hyper-parameters: traced, so sweeping them never recompiles. Each field is a
     scalar shared by every run or an array with one value per run. An optimizer reads only its
-    own fields; the defaults are the lab's (sgd's learning rate, see :func:`default_hparams`)."""
+    own fields; the defaults are the lab's (sgd's learning rate, see :func:`default_hparams`).
+    The run functions check them (:func:`check_hparams`); JAX rebuilds an HParams from traced
+    leaves, so it checks nothing when made."""
 
     lr: ArrayLike = LEARNING_RATES["sgd"]
     momentum: ArrayLike = 0.9  # momentum, nesterov
@@ -33,6 +36,26 @@ class HParams(NamedTuple):
     eps: ArrayLike = 1e-8  # adagrad, rmsprop, adam, adamw
     decay: ArrayLike = 0.9  # rmsprop's moving average of squared gradients
     weight_decay: ArrayLike = 1e-4  # adamw
+
+
+# Where each field's values must lie (the train CLI's flags refuse the same). A moving average's
+# rate of 1 never forgets and adam's bias correction divides by 1 - b1ᵗ = 0; eps = 0 divides a
+# masked unit's zero gradient by zero.
+HPARAM_RANGES: dict[str, Interval] = {
+    "lr": POSITIVE, "momentum": FRACTION, "b1": FRACTION, "b2": FRACTION, "eps": POSITIVE,
+    "decay": FRACTION, "weight_decay": NON_NEGATIVE,
+}  # fmt: skip
+
+
+def check_hparams(hparams: HParams, runs: int | None = None) -> None:
+    """``hparams`` is an :class:`HParams` whose every field is a real number (shared by every run)
+    or, when ``runs`` is S, an array of shape (S,); concrete values are finite and in
+    :data:`HPARAM_RANGES` (traced ones are checked for shape and dtype only). A ``TypeError`` or
+    ``ValueError`` names the field otherwise."""
+    if not isinstance(hparams, HParams):
+        raise TypeError(f"hparams must be an HParams (twolayer_jax.optimizers), got {describe(hparams)}")
+    for field, value in zip(HParams._fields, hparams, strict=True):
+        numbers(f"hparams.{field}", value, HPARAM_RANGES[field], runs)
 
 
 # adagrad's starting sum of squares, optax's default; a constant, not a hyper-parameter
