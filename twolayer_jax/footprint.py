@@ -17,12 +17,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from twolayer_jax.config import TrainConfig
+from twolayer_jax.config import MAX_EPOCHS, TrainConfig
 from twolayer_jax.devices import platform
 from twolayer_jax.many_runs import default_chunk_size, seed_layout
+from twolayer_jax.validation import SEED_LIMIT
 
-SEED_LIMIT = 2**32  # seeds are 0 .. SEED_LIMIT - 1
-EPOCH_LIMIT = 2**31 - 1
 # What a run holds per parameter: the value, its gradient, the update, and up to two optimizer
 # moments (Adam's); and per activation value of the chunk in flight: the forward pass's
 # pre-activations and outputs, the backward pass's deltas, and temporaries between them.
@@ -90,8 +89,8 @@ def seeds_problem(first: int, count: int, flag: str | None = "--seed") -> str | 
 
 
 def epochs_problem(epochs: int) -> str | None:
-    if epochs > EPOCH_LIMIT:
-        return f"--epochs must be at most 2**31 - 1 = {EPOCH_LIMIT} (the loop counts in int32), got {epochs}"
+    if epochs > MAX_EPOCHS:
+        return f"--epochs must be at most 2**31 - 1 = {MAX_EPOCHS} (the loop counts in int32), got {epochs}"
     return None
 
 

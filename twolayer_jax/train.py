@@ -220,11 +220,17 @@ def points_of(name: str, args) -> int:
     return args.linear_points if name == LINEAR else len(xor_easy().x)
 
 
-def check_bounds(args, config: TrainConfig, names: tuple[str, ...]) -> None:
-    """Every number the run cannot hold or the machine cannot fit, refused before any work."""
+def check_numbers(args) -> None:
+    """Seeds a key holds and epochs the loop counts, before any config is made of them."""
     problems = [seeds_problem(args.seed, args.seeds), seeds_problem(args.data_seed, 1, "--data-seed"),
-                epochs_problem(config.epochs)]  # fmt: skip
-    problems += [memory_problem(config, args.seeds, points_of(name, args)) for name in names]
+                epochs_problem(args.epochs)]  # fmt: skip
+    for problem in filter(None, problems):
+        raise UsageError(problem)
+
+
+def check_memory(args, config: TrainConfig, names: tuple[str, ...]) -> None:
+    """The memory the runs of each dataset need, before any work."""
+    problems = [memory_problem(config, args.seeds, points_of(name, args)) for name in names]
     for problem in filter(None, problems):
         raise UsageError(problem)
 
@@ -326,11 +332,12 @@ def train_dataset(
 def main(argv: list[str] | None = None) -> int:
     use_every_cpu_core()
     args = build_parser().parse_args(argv)
+    check_numbers(args)
     config = config_from_args(args)
     hparams = hparams_from_args(args)
     args.print_every = args.print_every or max(1, args.epochs // 10)
     names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
-    check_bounds(args, config, names)
+    check_memory(args, config, names)
     out = OutputFolder(args.out, "train").check()
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
