@@ -125,6 +125,72 @@ def test_ctrl_c_lost_inside_the_work_still_keeps_the_previous_output(tmp_path):
     assert snapshot(tmp_path / "out") == before
 
 
+def test_a_rename_that_fails_half_way_puts_every_file_back(tmp_path):
+    """A folder where an output file goes: the files already renamed are taken back out and the
+    previous ones restored, and the error names the real target, not the staging folder."""
+    out = OutputFolder(tmp_path / "out", "demo").check()
+    with out.staged() as folder:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            (folder / name).write_text(f"first {name}")
+    (tmp_path / "out" / "c.txt").unlink()
+    (tmp_path / "out" / "c.txt").mkdir()  # in the way of the third rename
+    before = snapshot(tmp_path / "out")
+    in_the_way = r"could not write '.*/out/c.txt': a folder is in the way"
+    with pytest.raises(OutputError, match=in_the_way), out.staged() as folder:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            (folder / name).write_text(f"second {name}")
+    assert snapshot(tmp_path / "out") == before
+
+
+def test_ctrl_c_while_the_files_are_put_in_place_never_splits_them(tmp_path, monkeypatch, capsys):
+    """A ctrl-C between two renames (the kernel may hand it to any thread) waits until the last."""
+    out = OutputFolder(tmp_path / "out", "demo").check()
+    with out.staged() as folder:
+        for name in ("a.txt", "b.txt"):
+            (folder / name).write_text("first")
+    real_replace = os.replace
+
+    def replace_then_ctrl_c(source, target):
+        real_replace(source, target)
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # ctrl-C after every rename
+
+    with remembering_ctrl_c(), pytest.raises(KeyboardInterrupt):
+        if not isinstance(signal.getsignal(signal.SIGINT), RememberedCtrlC):
+            pytest.skip("signal handlers can only be set from the main thread")
+        with out.staged() as folder:
+            for name in ("a.txt", "b.txt"):
+                (folder / name).write_text("second")
+            monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    monkeypatch.undo()
+    assert {name: text for name, text in snapshot(tmp_path / "out").items() if name.endswith(".txt")} == {
+        "a.txt": b"second", "b.txt": b"second"}  # fmt: skip
+    assert "'" + str(tmp_path / "out") + "' holds the new complete output" in capsys.readouterr().err
+
+
+def test_a_folder_another_command_writes_into_is_refused(tmp_path):
+    OutputFolder(tmp_path / "shared", "report").check()
+    (tmp_path / "shared" / ".report-outputs").write_text("linear_comparison.png\n")
+    with pytest.raises(cli.UsageError, match=r"holds report's output .*: give train a folder of its own"):
+        OutputFolder(tmp_path / "shared", "train").check()
+
+
+@pytest.mark.parametrize("listed", [b"../victim\n", b"/etc/hostname\n", b"sub\n", b"link\n",
+                                    b".demo-outputs\n", b"\xff\xfe\n", b"a\x00b\n"])  # fmt: skip
+def test_a_tampered_manifest_removes_nothing_but_the_last_runs_files(tmp_path, listed):
+    (tmp_path / "victim").write_text("outside")
+    out = OutputFolder(tmp_path / "out", "demo").check()
+    (tmp_path / "out" / "sub").mkdir()
+    (tmp_path / "out" / "sub" / "thesis.tex").write_text("mine")
+    (tmp_path / "out" / "link").symlink_to(tmp_path / "victim")
+    (tmp_path / "out" / ".demo-outputs").write_bytes(listed)
+    with out.staged() as folder:
+        (folder / "a.txt").write_text("new")
+    assert (tmp_path / "victim").read_text() == "outside"
+    assert (tmp_path / "out" / "sub" / "thesis.tex").exists()
+    assert (tmp_path / "out" / "link").is_symlink()
+    assert (tmp_path / "out" / ".demo-outputs").read_text() == "a.txt\n"
+
+
 def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -83,6 +83,16 @@ def test_a_diverging_run_is_reported_and_never_printed_as_a_number(capsys, tmp_p
     assert (tmp_path / "linear_comparison.png").exists() and (tmp_path / "linear_learning_curve.png").exists()
 
 
+def test_a_float64_run_trains_and_records_its_dtype(tmp_path):
+    """In a process of its own: the tests turn 64-bit mode on for everything, the command line
+    must turn it on before its first use of JAX."""
+    command = [sys.executable, "-m", "twolayer_jax.train", "--dataset", "xor_easy", "--epochs", "20",
+               "--dtype", "float64", "--no-progress", "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout.splitlines()[0].endswith("float64")
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["dtype"] == "float64"
+
+
 @pytest.mark.parametrize(("flags", "grad"), [((), "manual"), (("--grad", "autodiff"), "autodiff")])
 def test_both_gradients_train_through_the_same_engine(capsys, tmp_path, flags, grad):
     """The lab's hand-written backward pass by default; jax.grad on request."""
@@ -152,6 +162,9 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
         (["--linear-points", str(10**8)], "on 100000000 points with hidden 100x100 need about"),
         (["--seeds", str(10**9)], "1000000000 runs of 5000 epochs"),
         (["--lr", "1e-50"], "--lr 1e-50 rounds to 0 in float32"),
+        (["--lr", "1e-40"], "--lr 1e-40 rounds to 0 in float32's arithmetic"),  # XLA flushes subnormals
+        (["--dtype", "float64", "--lr", "1e-310"], "--lr 1e-310 rounds to 0 in float64's arithmetic"),
+        (["--activation", "leaky_relu:1e39"], "its parameter does not fit in float32"),
         (["--optimizer", "adam", "--eps", "1e-60"], "--eps 1e-60 rounds to 0 in float32"),
         (["--optimizer", "adam", "--b2", "0.99999999999"], "--b2 0.99999999999 rounds to 1 in float32"),
         (["--activation", "leaky_relu:nan"], "activation parameter must be finite"),

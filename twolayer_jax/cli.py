@@ -5,6 +5,7 @@ written whole or not at all."""
 import argparse
 import contextlib
 import dataclasses
+import errno
 import math
 import os
 import shutil
@@ -150,19 +151,30 @@ def remove_quietly(path: Path) -> None:
             path.unlink()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # ctrl-C, and a polite request to stop
+
+
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """ctrl-C waits until the block is done (so a rename and its clean-up are never split); a
-    no-op off the main thread or where signals cannot be masked."""
-    if not (hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()):
+    """ctrl-C (or SIGTERM) during the block is remembered, not raised, and raised as
+    KeyboardInterrupt once the block is done, so renames are never split; a no-op off the main
+    thread. (Masking the signals would not do: the kernel hands them to any thread that does
+    not mask them, XLA's among them, and Python then runs the handler in the main thread.)"""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    held = RememberedCtrlC(raises=False)
+    previous = {number: signal.signal(number, held) for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if held.pressed:
+        outer = previous[signal.SIGINT]
+        if isinstance(outer, RememberedCtrlC):
+            outer.pressed = True
+        raise KeyboardInterrupt
 
 
 def write_files_atomically(contents: dict[Path, str | bytes]) -> None:
@@ -181,12 +193,14 @@ def write_files_atomically(contents: dict[Path, str | bytes]) -> None:
         with signals_held():
             for path, temporary in staged.items():
                 os.replace(temporary, path)
+                staged[path] = path  # renamed: nothing to remove
     except OSError as error:
         raise OutputError(f"could not write {str(error.filename or path)!r}: {error.strerror}; "
                           "the files already there were kept") from None  # fmt: skip
     finally:
-        for temporary in staged.values():
-            remove_quietly(temporary)
+        for path, temporary in staged.items():
+            if temporary != path:
+                remove_quietly(temporary)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -200,14 +214,26 @@ def current_umask() -> int:
     return mask
 
 
+def names_listed(manifest: Path) -> set[str]:
+    """The file names a manifest lists: plain names only (no path, no hidden name, so never a
+    manifest); an unreadable or garbled manifest lists none."""
+    try:
+        text = manifest.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {name for name in text.split("\n") if name and not name.startswith(".") and "/" not in name
+            and "\0" not in name}  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class OutputFolder:
     """A command's files in an output folder, replaced as one: the command writes them into a
-    staging folder, and only once all are complete are they renamed into place (each rename is
-    atomic, and ctrl-C waits until the last is done), while the files of the command's previous
-    run that this run did not write again are removed. A failure or ctrl-C before that leaves the
-    previous run's files as they were: never a mix of two runs. Other files in the folder are
-    left alone; a hidden manifest per command says which files are the command's."""
+    staging folder, and only once all are complete are they renamed into place, the files they
+    replace kept aside until the last rename is done (a failed rename puts them back, and ctrl-C
+    waits), then the files of the command's previous run that this run did not write again are
+    removed. A failure or ctrl-C before that leaves the previous run's files as they were: never
+    a mix of two runs. A hidden manifest per command lists its files; other files in the folder
+    are left alone, and a folder another command writes into is refused."""
 
     path: Path
     command: str  # names the manifest and the staging folder
@@ -222,6 +248,11 @@ class OutputFolder:
         shown = str(self.path)
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(f"cannot write to output folder {shown!r}: it is a file")
+        others = sorted(m.name for m in self.path.glob(".*-outputs") if m.name != self.manifest.name)
+        if others:
+            owner = others[0][1 : -len("-outputs")]
+            raise UsageError(f"output folder {shown!r} holds {owner}'s output ({others[0]}): "
+                             f"give {self.command} a folder of its own")  # fmt: skip
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=self.path, prefix=f".{self.command}-check-"):
@@ -238,15 +269,9 @@ class OutputFolder:
             if pid.isdigit() and not Path(f"/proc/{pid}").exists() and Path("/proc/self").exists():
                 remove_quietly(folder)
 
-    def previous_files(self) -> set[str]:
-        try:
-            return set(self.manifest.read_text().split("\n")) - {""}
-        except OSError:
-            return set()
-
     def kept(self) -> str:
         """What the folder holds after a run that did not finish."""
-        if self.previous_files():
+        if names_listed(self.manifest):
             return f"{str(self.path)!r} keeps its previous complete output"
         return f"nothing was written to {str(self.path)!r}"
 
@@ -255,32 +280,64 @@ class OutputFolder:
         """Yields the staging folder to write into; on success its files take their places."""
         prefix = f".{self.command}-partial-{os.getpid()}-"
         staging = Path(tempfile.mkdtemp(dir=self.path, prefix=prefix))
+        published = False
         try:
             yield staging
+            if ctrl_c_was_pressed():  # while the work ran (its exception lost): keep the previous output
+                raise KeyboardInterrupt
             with signals_held():
-                stop_if_ctrl_c_was_pressed()  # pressed while the work ran: keep the previous output
                 self.publish(staging)
+                published = True
         except OSError as error:
             raise OutputError(f"could not write {error.filename or str(self.path)!r}: {error.strerror}; "
                               f"{self.kept()}") from None  # fmt: skip
         except BaseException:
-            print(self.kept()[0].upper() + self.kept()[1:], file=sys.stderr)
+            if published:
+                print(f"{str(self.path)!r} holds the new complete output", file=sys.stderr)
+            else:
+                print(self.kept()[0].upper() + self.kept()[1:], file=sys.stderr)
             raise
         finally:
             remove_quietly(staging)
 
     def publish(self, staging: Path) -> None:
-        previous, written = self.previous_files(), sorted(entry.name for entry in staging.iterdir())
-        manifest = staging / self.manifest.name
-        manifest.write_text("".join(f"{name}\n" for name in written))
-        mode = 0o666 & ~current_umask()
-        for name in [*written, manifest.name]:  # the manifest last: it names a complete set
-            os.chmod(staging / name, mode)
-            os.replace(staging / name, self.path / name)
-        for stale in previous - set(written):  # a name, never a path; a file, never a folder
-            if "/" not in stale and stale not in ("", ".", "..") and not (self.path / stale).is_dir():
+        previous, written = names_listed(self.manifest), sorted(entry.name for entry in staging.iterdir())
+        (staging / self.manifest.name).write_text("".join(f"{name}\n" for name in written))
+        aside = staging / ".replaced"
+        aside.mkdir()
+        moved = []  # (name, whether a file of that name was put aside)
+        try:
+            for name in [*written, self.manifest.name]:  # the manifest last: it names a complete set
+                self.put_in_place(staging, aside, name, moved)
+        except BaseException:
+            self.put_back(staging, aside, moved)
+            raise
+        for stale in previous - set(written):  # a file the last run wrote, never a folder or a link
+            target = self.path / stale
+            if target.is_file() and not target.is_symlink():
                 with contextlib.suppress(OSError):
-                    (self.path / stale).unlink()
+                    target.unlink()
+
+    def put_in_place(self, staging: Path, aside: Path, name: str, moved: list) -> None:
+        target = self.path / name
+        if target.is_dir() and not target.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
+        os.chmod(staging / name, 0o666 & ~current_umask())
+        there = target.exists() or target.is_symlink()
+        if there:
+            os.replace(target, aside / name)
+        moved.append((name, there))
+        os.replace(staging / name, target)
+
+    def put_back(self, staging: Path, aside: Path, moved: list) -> None:
+        """Undo :meth:`put_in_place`, last first: the new files out, the old ones back."""
+        for name, there in reversed(moved):
+            target = self.path / name
+            with contextlib.suppress(OSError):
+                if not (staging / name).exists():  # the new file had been put in place
+                    target.unlink()
+                if there:
+                    os.replace(aside / name, target)
 
 
 class RememberedCtrlC:
@@ -300,11 +357,13 @@ class RememberedCtrlC:
 
 
 def remember_ctrl_c_quietly() -> None:
-    """For a command line's first lines, before its slow imports: ctrl-C is remembered, not
-    raised (a KeyboardInterrupt inside an extension module's import can crash the interpreter,
-    and some imports drop it); :func:`run_cli` acts on it once the imports are done."""
+    """For a command line's first lines, before its slow imports: ctrl-C (or SIGTERM) is
+    remembered, not raised (a KeyboardInterrupt inside an extension module's import can crash
+    the interpreter, and some imports drop it); :func:`run_cli` acts on it once they are done."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, RememberedCtrlC(raises=False))
+        handler = RememberedCtrlC(raises=False)
+        for number in STOP_SIGNALS:
+            signal.signal(number, handler)
 
 
 def ctrl_c_was_pressed() -> bool:
@@ -326,13 +385,15 @@ def remembering_ctrl_c() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler, previous = RememberedCtrlC(), signal.getsignal(signal.SIGINT)
-    handler.pressed = isinstance(previous, RememberedCtrlC) and previous.pressed
-    signal.signal(signal.SIGINT, handler)
+    handler, previous = RememberedCtrlC(), {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    handler.pressed = any(isinstance(old, RememberedCtrlC) and old.pressed for old in previous.values())
+    for number in STOP_SIGNALS:  # SIGTERM stops a command as ctrl-C does, outputs left whole
+        signal.signal(number, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def checking_ctrl_c(report: Callable[[int], None] | None) -> Callable[[int], None]:

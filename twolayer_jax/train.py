@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from twolayer_jax import formats
+from twolayer_jax.activations import hidden_activations, parse_activation
 from twolayer_jax.cli import (
     OneLineParser,
     OutputFolder,
@@ -172,6 +173,11 @@ def config_from_args(args) -> TrainConfig:
     if len(args.hidden) > 2:
         raise UsageError(f"--hidden takes one or two widths, got {len(args.hidden)}")
     hidden = tuple(args.hidden) * 2 if len(args.hidden) == 1 else tuple(args.hidden)
+    for spec in (*hidden_activations(args.activation), args.output_activation):
+        _, parameter = parse_activation(spec)
+        problem = None if parameter is None else dtype_problem(parameter, args.dtype)
+        if problem:
+            raise UsageError(f"--activation {spec}: its parameter {problem}")
     try:
         return TrainConfig(
             epochs=args.epochs,
@@ -208,9 +214,10 @@ def dtype_problem(value: float, dtype: str) -> str | None:
         stored = float(np.asarray(value, dtype))
     if not np.isfinite(stored):
         return f"does not fit in {dtype} (its largest number is {np.finfo(dtype).max:.3g})"
-    if value > 0 and stored == 0:
-        smallest = np.finfo(dtype).smallest_subnormal
-        return f"rounds to 0 in {dtype} (its smallest positive number is {smallest:.3g})"
+    if 0 < abs(value) < np.finfo(dtype).tiny:  # XLA on a CPU flushes subnormal numbers to 0
+        return (
+            f"rounds to 0 in {dtype}'s arithmetic (its smallest normal number is {np.finfo(dtype).tiny:.3g})"
+        )
     if value < 1 and stored == 1:
         return f"rounds to 1 in {dtype}"
     return None
@@ -337,10 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     hparams = hparams_from_args(args)
     args.print_every = args.print_every or max(1, args.epochs // 10)
     names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
+    if args.dtype == "float64":  # before anything of JAX's sees the dtype, the memory check included
+        jax.config.update("jax_enable_x64", True)
     check_memory(args, config, names)
     out = OutputFolder(args.out, "train").check()
-    if args.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
     import matplotlib
 
     matplotlib.use("Agg")
