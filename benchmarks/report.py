@@ -266,6 +266,14 @@ def plot_path(args) -> Path:
     return args.plot or args.json.with_suffix(".png")
 
 
+def is_results_file(path: Path) -> bool:
+    """Whether ``path`` is a RESULTS file (:func:`with_section` keeps only its sections)."""
+    try:
+        return path.read_text().startswith(RESULTS_TITLE)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def output_paths(args) -> list[Path]:
     """Every file a run writes, so each can be checked before anything is measured."""
     paths = [args.json, args.json.with_suffix(".meta.json"), plot_path(args)]

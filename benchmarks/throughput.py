@@ -27,7 +27,7 @@ from benchmarks.measure import (
     peak_records,
     race,
 )
-from benchmarks.report import TARGET_SEEDS, output_paths, write_results
+from benchmarks.report import RESULTS_TITLE, TARGET_SEEDS, is_results_file, output_paths, write_results
 from twolayer_jax.cli import UsageError, writable_file
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, load_dataset
@@ -75,6 +75,21 @@ def build_parser():
     return parser
 
 
+def check_outputs(args) -> None:
+    """Each file the run writes: writable, one of its own (two flags naming one file would
+    overwrite each other), and a markdown file that is a RESULTS file (its sections are rewritten)."""
+    writable_file(args.json)
+    paths = output_paths(args)
+    for path in paths:
+        writable_file(path)
+    if len({path.resolve() for path in paths}) < len(paths):
+        raise UsageError("--json, its .meta.json, its plot (--plot, by default --json's name with .png) "
+                         "and --markdown must all be different files")  # fmt: skip
+    if args.markdown and args.markdown.exists() and not is_results_file(args.markdown):
+        raise UsageError(f"--markdown {str(args.markdown)!r} exists and is not a RESULTS file "
+                         f"(one starting {RESULTS_TITLE!r}): its text would be replaced")  # fmt: skip
+
+
 def check_bounds(args, seeds: list[int], datasets: list) -> None:
     """Epochs the loop counts and the memory of the largest batch, before anything is measured."""
     if epochs_problem(args.epochs):
@@ -88,8 +103,7 @@ def check_bounds(args, seeds: list[int], datasets: list) -> None:
 def main(argv: list[str] | None = None) -> int:
     use_every_cpu_core()
     args = build_parser().parse_args(argv)
-    for path in output_paths(args):
-        writable_file(path)
+    check_outputs(args)
     import jax
 
     if "float64" in args.dtypes:

@@ -33,8 +33,8 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type for whole numbers no smaller than ``minimum``."""
+def int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type for whole numbers no smaller than ``minimum`` (nor larger than ``maximum``)."""
 
     def parse(text: str) -> int:
         try:
@@ -43,6 +43,8 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse

@@ -97,14 +97,17 @@ def epochs_problem(epochs: int) -> str | None:
 def memory_problem(config: TrainConfig, runs: int, points: int, free: int | None = None) -> str | None:
     """Why ``runs`` runs of ``config`` on ``points`` points would not fit in memory (None: they fit
     or the free memory is unknown)."""
+    h1, h2 = config.hidden
+    runs_of = f"{runs} run{'s' if runs > 1 else ''} of {config.epochs} epochs"
+    what = f"{runs_of} on {points} points with hidden {h1}x{h2}"
+    return memory_problem_of(what, bytes_needed(config, runs, points), free)
+
+
+def memory_problem_of(what: str, needed: int, free: int | None = None) -> str | None:
+    """Why ``needed`` bytes for ``what`` would not fit in the memory free (None: they fit, or the
+    free memory is unknown)."""
     free = memory_free() if free is None else free
-    needed = bytes_needed(config, runs, points)
     if free is None or needed <= USABLE_FRACTION * free:
         return None
-    h1, h2 = config.hidden
-    return (
-        f"{runs} run{'s' if runs > 1 else ''} of {config.epochs} epochs on {points} points with hidden "
-        f"{h1}x{h2} need about "
-        f"{gib(needed)} of memory and {gib(free)} is free: use fewer seeds, epochs or points, or "
-        "narrower layers"
-    )
+    return (f"{what} need about {gib(needed)} of memory and {gib(free)} is free: use fewer seeds, epochs "
+            "or points, or narrower layers")  # fmt: skip

@@ -75,7 +75,7 @@ from twolayer_jax.cli import (
     UsageError,
     add_activation_flags,
     int_at_least,
-    positive_float,
+    number_in,
     progress_bars,
     writable_file,
     write_atomically,
@@ -432,6 +432,10 @@ def targets_from(paths: list[str], function: str = "backward") -> tuple[list[str
     return targets, skipped
 
 
+TIMEOUT_LIMIT = 86400.0  # seconds: a day; beyond, a grader has a bug, not a slow submission
+MEMORY_LIMIT_MIB = 2**30  # a pebibyte, far beyond any machine, still a number prlimit reads
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="python -m twolayer_jax.check",
@@ -448,8 +452,10 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--format", choices=("records", *PLATFORMS), default="records",
                         help="what --json holds: the checker's records (default), or one submission's "
                         "result as Gradescope or PrairieLearn reads it")  # fmt: skip
-    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per submission")
-    parser.add_argument("--memory-limit", type=int_at_least(64), default=2048, metavar="MIB",
+    parser.add_argument("--timeout", type=number_in(1, TIMEOUT_LIMIT, closed_high=True), default=60.0,
+                        help=f"seconds per submission, 1 to {TIMEOUT_LIMIT:g} (default 60)")  # fmt: skip
+    memory = int_at_least(64, MEMORY_LIMIT_MIB)
+    parser.add_argument("--memory-limit", type=memory, default=2048, metavar="MIB",
                         help="address space a submission may use, in MiB (default 2048)")  # fmt: skip
     parser.add_argument("--allow-import", action="append", default=[], choices=FORBIDDEN_IMPORTS,
                         metavar="NAME", help="let submissions import NAME, one of "
@@ -553,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         writable_file(args.json)
+        if any(Path(target.split(":")[0]).resolve() == args.json.resolve() for target in targets):
+            raise UsageError(f"--json {str(args.json)!r} is a submission: the report would replace it")
     isolation = choose_isolation()
     reports = grade_all(targets, args, isolation)
     print_reports(reports, skipped, isolation)

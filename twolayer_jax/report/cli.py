@@ -32,7 +32,13 @@ from twolayer_jax.cli import (
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, XOR_EASY, Dataset, load_dataset
 from twolayer_jax.devices import platform, use_every_cpu_core
-from twolayer_jax.footprint import epochs_problem, memory_problem, seeds_problem
+from twolayer_jax.footprint import (
+    bytes_needed,
+    epochs_problem,
+    memory_problem,
+    memory_problem_of,
+    seeds_problem,
+)
 from twolayer_jax.many_runs import progress_total, select_run
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.network import Network
@@ -487,8 +493,11 @@ def check_numbers(settings: Settings) -> None:
 
 
 def check_memory(experiments: list[Experiment]) -> None:
-    """The memory each grid needs, before any training."""
+    """The memory the grids need, before any training: each one's while it trains, and all of
+    them together, since the report keeps every grid's histories until it writes."""
     problems = [memory_problem(e.config, len(e.cells) * e.seeds, len(e.dataset.x)) for e in experiments]
+    needed = sum(bytes_needed(e.config, len(e.cells) * e.seeds, len(e.dataset.x)) for e in experiments)
+    problems.append(memory_problem_of(f"the report's {len(experiments)} grids", needed))
     for problem in filter(None, problems):
         raise UsageError(problem)
 
