@@ -464,3 +464,28 @@ def test_ctrl_c_ends_every_running_submission_at_once(tmp_path):
     sizes = [beat.stat().st_size for beat in beats]
     time.sleep(0.5)
     assert [beat.stat().st_size for beat in beats] == sizes, "a submission kept running after ctrl-C"
+
+
+# --- 8. no submission changes what another is graded on, nor what runs it ----------------------
+
+
+@needs_isolation
+def test_a_submission_rewriting_another_on_disk_changes_nothing_graded(capsys, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    victim = folder / "z_victim.py"
+    victim.write_text(CORRECT)
+    vandal = f"import pathlib\npathlib.Path({str(victim)!r}).write_text('def backward(params, x, y):\\n    return {{}}\\n')\n"
+    (folder / "a_vandal.py").write_text(vandal + CORRECT)
+    code = run_cli(check.main, [str(folder), "--jobs", "1"], "check")
+    out = capsys.readouterr().out
+    assert code == 0 and "2 submissions: 2 right, 0 wrong" in out, out
+
+
+def test_each_child_runs_its_own_copy_of_the_harness(capsys, tmp_path):
+    spy = tmp_path / "argv0"
+    (tmp_path / "mine.py").write_text(f"import sys\nopen({str(spy)!r}, 'w').write(sys.argv[0])\n" + CORRECT)
+    code = run_cli(check.main, [str(tmp_path / "mine.py")], "check")
+    assert code == 0, capsys.readouterr().out
+    harness = Path(spy.read_text())
+    assert harness.name == "learner_harness.py" and harness.parent.name.startswith("twolayer_check_")

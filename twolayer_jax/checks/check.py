@@ -59,6 +59,7 @@ from twolayer_jax.checks.learner import (
     parse_target,
     printable,
     run_learner,
+    snapshot_sources,
 )
 from twolayer_jax.checks.platforms import FORMATS as PLATFORMS
 from twolayer_jax.checks.sandbox import (
@@ -294,6 +295,7 @@ def check_target(
     args,
     isolation: Isolation,
     supervisor: Supervisor | None = None,
+    sources: dict[Path, bytes] | None = None,
 ) -> Report:
     """Run, read back, compare, localise, diagnose: everything about one submission."""
     limits = Limits(timeout=args.timeout, memory=args.memory_limit * 2**20)
@@ -305,7 +307,15 @@ def check_target(
     sent = [to_convention(problem, args.convention) for problem in problems]
     calls = calls_for(args.contract, len(problems))
     run = run_learner(
-        learner, sent, limits, isolation, forbidden, calls, jax_contract=False, supervisor=supervisor
+        learner,
+        sent,
+        limits,
+        isolation,
+        forbidden,
+        calls,
+        jax_contract=False,
+        supervisor=supervisor,
+        sources=sources,
     )
     run, apart = gradient_run(run, sent, args.contract, args.convention)
     report = grade(run, problems, references, args)
@@ -501,11 +511,13 @@ def grade_all(targets: list[str], args, isolation: Isolation) -> list[Report]:
     problems = make_problems(args.seed)
     references = [reference_terms(p, args.network) for p in problems]
     supervisor, free = Supervisor(), grading_isolations(isolation, min(args.jobs, len(targets)))
+    files = [target.file for target in map(parse_target, targets) if target.file and target.file.is_file()]
+    sources = snapshot_sources(files)  # before any submission runs
 
     def report_on(target: str) -> Report:
         held = free.get()
         try:
-            return check_target(target, problems, references, args, held, supervisor)
+            return check_target(target, problems, references, args, held, supervisor, sources)
         except Exception as error:  # a checker bug must not stop the grading of the others
             reason = f"the checker failed on it ({type(error).__name__}); please report this"
             return Report(target, ERROR_EXIT, reason, isolation=held.description)

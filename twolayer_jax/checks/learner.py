@@ -73,6 +73,11 @@ class LearnerRun(NamedTuple):
     refused_imports: list[str]
 
 
+# the child's side, read once when the checker starts: each child runs its own copy of these bytes
+HARNESS_SOURCE = Path(learner_harness.__file__).read_bytes()
+HARNESS_NAME = "learner_harness.py"
+
+
 def parse_target(text: str, default_function: str = "backward") -> Target:
     if ":" in text and not Path(text).exists():
         location, function = text.rsplit(":", 1)
@@ -125,21 +130,41 @@ def forbidden_reason(group: str) -> str:
     return f"it imports {group}, which a submission may not use (--allow-import {group} lifts this)"
 
 
-def copy_submission(target: Target, folder: Path) -> Path:
-    """The submission and the .py files beside it (its own helper modules) copied where the child
-    can read them, whoever owns the original folder."""
+def snapshot_sources(files: list[Path]) -> dict[Path, bytes]:
+    """Each submission and the .py files beside it (its own helper modules), read now: grading
+    copies them from here, so a submission that rewrites another's file on disk while it runs
+    changes nothing that is graded."""
+    sources = {}
+    for folder in dict.fromkeys(file.resolve().parent for file in files):
+        for path in sorted(folder.glob("*.py")):
+            if path.is_file():
+                sources[path] = path.read_bytes()
+    for file in files:  # a submission that is not a .py file
+        sources.setdefault(file.resolve(), file.read_bytes())
+    return sources
+
+
+def copy_submission(target: Target, folder: Path, sources: dict[Path, bytes]) -> Path:
+    """The submission and its helper modules, from ``sources`` (:func:`snapshot_sources`), copied
+    where the child can read them, whoever owns the original folder."""
     destination = folder / "submission"
     destination.mkdir()
-    helpers = sorted(p for p in target.file.parent.glob("*.py") if p.is_file() and p != target.file)
+    original = target.file.resolve()
+    helpers = sorted(path for path in sources if path.parent == original.parent and path != original)
     for helper in helpers[:HELPER_FILES_LIMIT]:
-        shutil.copyfile(helper, destination / helper.name)
+        (destination / helper.name).write_bytes(sources[helper])
     copy = destination / (target.file.name if target.file.suffix == ".py" else "submission.py")
-    shutil.copyfile(target.file, copy)
+    copy.write_bytes(sources[original])
     return copy
 
 
 def harness_config(
-    target: Target, folder: Path, calls: list[dict], forbidden: tuple[str, ...], jax_contract: bool
+    target: Target,
+    folder: Path,
+    calls: list[dict],
+    forbidden: tuple[str, ...],
+    jax_contract: bool,
+    sources: dict[Path, bytes],
 ) -> dict:
     packages = [name for group in forbidden for name in FORBIDDEN_IMPORTS[group]]
     project = {"twolayer_jax": twolayer_jax, "manual": manual}
@@ -151,7 +176,7 @@ def harness_config(
         "function": target.function,
         "module": target.module,
         "module_path": str(Path.cwd()),
-        "source": str(copy_submission(target, folder)) if target.file else None,
+        "source": str(copy_submission(target, folder, sources)) if target.file else None,
         "display": str(target.file.resolve()) if target.file else target.display,
         # the project's packages are refused by where they live, so a learner's own manual.py imports
         "forbidden_names": [name for name in packages if name not in project],
@@ -171,13 +196,16 @@ def run_learner(
     names: tuple[str, ...] = PARAM_KEYS + DELTA_KEYS,
     jax_contract: bool | None = None,
     supervisor: Supervisor | None = None,
+    sources: dict[Path, bytes] | None = None,
 ) -> LearnerRun:
     """Call ``target`` on each problem (a dict of the params' arrays under their names plus ``x``
     and ``y``) in a contained child process, and read back what it returned. ``extra_arguments``
     (a list of ``(problem index, *arguments)``) makes one call per entry instead of one per
     problem; with ``jax_contract`` (by default, whenever there are extra arguments) it is
     gradcheck's contract: JAX arrays in, ``(grads, deltas)`` out. Runs that overlap share one
-    ``supervisor`` (see :mod:`~twolayer_jax.checks.sandbox`)."""
+    ``supervisor`` (see :mod:`~twolayer_jax.checks.sandbox`). The submission's files come from
+    ``sources`` (default: read now, :func:`snapshot_sources`), and the child runs a copy of the
+    harness the checker read when it started, so no child can change what a later one runs."""
     if target.file is not None and not target.file.is_file():
         return LearnerRun(f"there is no file {str(target.file)!r}", "", [], [])
     jax_contract = extra_arguments is not None if jax_contract is None else jax_contract
@@ -186,12 +214,15 @@ def run_learner(
     with working_folder(isolation) as folder:
         for i, problem in enumerate(problems):
             np.savez(folder / f"problem_{i}.npz", **problem)
-        config = harness_config(target, folder, calls, forbidden, jax_contract)
+        if target.file is not None and sources is None:
+            sources = snapshot_sources([target.file])
+        config = harness_config(target, folder, calls, forbidden, jax_contract, sources)
+        (folder / HARNESS_NAME).write_bytes(HARNESS_SOURCE)
         (folder / "config.json").write_text(json.dumps(config))
         if isolation.user is not None:
             for path in [folder, *folder.rglob("*")]:
                 shutil.chown(path, isolation.user, isolation.user)
-        command = [sys.executable, "-I", "-B", learner_harness.__file__, str(folder / "config.json")]
+        command = [sys.executable, "-I", "-B", str(folder / HARNESS_NAME), str(folder / "config.json")]
         outcome = run_contained(command, folder, limits, isolation, supervisor)
         run = read_run(folder, outcome, len(calls), limits, forbidden, names)
     if run.failure == NO_SUCH_FUNCTION:
