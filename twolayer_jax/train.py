@@ -222,7 +222,7 @@ def train_dataset(dataset: Dataset, config: TrainConfig, hparams: HParams, args,
 
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, hparams, seeds), flush=True)
-    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
+    progress = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config))
     result = train_many(
         config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
     )
