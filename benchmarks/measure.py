@@ -5,9 +5,12 @@ the lab's network, timed side by side on the current device, and the machine it 
   with one BLAS thread and with the default count; ratios are taken against the faster.
 - ``jax_naive``: a jitted update step called from a Python loop, one seed at a time, on the
   engine's default gradient (so it differs from the engine in how the runs are compiled only).
-- ``engine``: ``twolayer_jax.many_runs.train_many`` as a user calls it: S seeds in one program, on
-  the default gradient (the hand-written backward pass of ``manual/``).
+- ``engine``: ``twolayer_jax.many_runs.train_many`` as a user calls it: S seeds in one program,
+  called once per segment of its default length, on the default gradient (the hand-written
+  backward pass of ``manual/``).
 - ``engine_autodiff`` (the other gradient, named after it): the same at S = 256, on ``jax.grad``.
+- ``engine_one_segment``: the engine with every epoch in one call (``segment_epochs=epochs``), at
+  a few S (:func:`segment_seeds`): what running in segments costs.
 - ``matmul_ceiling``: only the three h1×h2 products of each update (and the weight update),
   chunked and sharded as the engine runs them: what the engine could reach if everything but those
   products were free. A diagnostic, not a way to train.
@@ -20,8 +23,10 @@ rate does not depend on S: they are measured once per dataset and dtype (``seeds
 
 Every variant of one dataset and dtype is timed in the same rounds, each running once per round
 in turn, so a slow spell of a shared machine slows all of them alike and the ratios between them
-stay fair; the rate is the median over the rounds. The result is a list of plain record dicts
-(one per variant and S), which ``benchmarks.report`` turns into ratios, a table and a plot.
+stay fair; the rate is the median over the rounds. NumPy's variants pause after each run, outside
+the clock, until their BLAS threads stop spinning, so that the variant after them has the cores
+to itself. The result is a list of plain record dicts (one per variant and S), which
+``benchmarks.report`` turns into ratios, a table and a plot.
 """
 
 import platform
@@ -46,6 +51,8 @@ ACCELERATOR_SEEDS = [*CPU_SEEDS, 4096, 16384, 65536]
 # accelerator's 2048² matmul lasts microseconds and mostly measures the launch, so it gets 8192².
 CPU_PEAK_SIZE = 2048
 ACCELERATOR_PEAK_SIZE = 8192
+# OpenBLAS's threads spin for about a tenth of a second after a call before they sleep.
+BLAS_SETTLE_SECONDS = 0.25
 
 
 def default_seeds(platform: str) -> list[int]:
@@ -74,6 +81,18 @@ class Contender(NamedTuple):
     work: int  # seed-epochs per run
     flops: int  # FLOPs per seed-epoch
     run: Callable[[], float]
+
+
+def settled(run: Callable[[], float]) -> Callable[[], float]:
+    """``run``, then a pause outside the clock while NumPy's BLAS threads, which spin for a while
+    after a call, go idle: the variant timed next would otherwise share the cores with them."""
+
+    def then_wait() -> float:
+        seconds = run()
+        time.sleep(BLAS_SETTLE_SECONDS)
+        return seconds
+
+    return then_wait
 
 
 def clocked(fn: Callable[[], object]) -> Callable[[], float]:
@@ -144,7 +163,7 @@ def peak_contenders(dtype: str) -> list[Contender]:
     on_device = jnp.asarray(square(size))
     return [
         Contender({"variant": "peak_numpy", "size": CPU_PEAK_SIZE}, 1, 2 * CPU_PEAK_SIZE**3,
-                  clocked(lambda: a @ a)),
+                  settled(clocked(lambda: a @ a))),
         Contender({"variant": "peak_jax", "size": size}, 1, 2 * size**3,
                   clocked(lambda: matmul(on_device, on_device).block_until_ready())),
     ]  # fmt: skip
@@ -197,7 +216,7 @@ def numpy_contender(dataset, dtype: str, epochs: int, threads: int | None) -> Co
             (pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1
         )
     fields = {"variant": "numpy", "seeds": 1, "blas_threads": used}
-    return Contender(fields, epochs, flops_per_seed_epoch(len(x)), run)
+    return Contender(fields, epochs, flops_per_seed_epoch(len(x)), settled(run))
 
 
 def default_gradient() -> str:
@@ -249,19 +268,52 @@ def naive_contender(dataset, dtype: str, epochs: int) -> Contender:
     return Contender(fields, epochs, flops_per_seed_epoch(len(x)), clocked(train))
 
 
-def engine_contender(dataset, dtype: str, seeds: int, epochs: int, grad: str | None = None) -> Contender:
+def engine_contender(
+    dataset, dtype: str, seeds: int, epochs: int, grad: str | None = None, one_segment: bool = False
+) -> Contender:
     """``train_many`` as a user calls it: the default config, or ``grad`` instead of the default
-    gradient (variant ``engine_<grad>``)."""
-    from twolayer_jax.many_runs import seed_keys, train_many
+    gradient (variant ``engine_<grad>``), or every epoch in one segment (``segment_epochs=epochs``,
+    variant ``engine_one_segment``) instead of the default segments, whose length the records keep
+    (``segment_epochs``)."""
+    import jax
+
+    from twolayer_jax.many_runs import (
+        default_chunk_size,
+        default_segment_epochs,
+        seed_keys,
+        seed_layout,
+        segment_plan,
+        train_many,
+    )
 
     config = TrainConfig(epochs=epochs, dtype=dtype, grad=grad or default_gradient())
     keys = seed_keys(0, seeds)
+    layout = seed_layout(seeds, jax.device_count(), default_chunk_size())
+    segment_epochs = epochs if one_segment else default_segment_epochs(config, layout, len(dataset.x))
+    options = {"segment_epochs": epochs} if one_segment else {}
 
     def train():
-        train_many(config, keys, HParams(lr=LR), dataset.x, dataset.y).loss.block_until_ready()
+        train_many(config, keys, HParams(lr=LR), dataset.x, dataset.y, **options).loss.block_until_ready()
 
-    fields = {"variant": f"engine_{grad}" if grad else "engine", "seeds": seeds, "grad": config.grad}
+    variant = "engine_one_segment" if one_segment else f"engine_{grad}" if grad else "engine"
+    plan = segment_plan(epochs, segment_epochs)
+    fields = {"variant": variant, "seeds": seeds, "grad": config.grad, "segment_epochs": plan[0],
+              "segments": len(plan)}  # fmt: skip
     return Contender(fields, seeds * epochs, flops_per_seed_epoch(len(dataset.x)), clocked(train))
+
+
+def engines(dataset, dtype: str, seeds: int, epochs: int, in_one_segment_too: bool) -> list[Contender]:
+    """The engine at S = ``seeds`` and, if asked, after it the same in one segment."""
+    engine = engine_contender(dataset, dtype, seeds, epochs)
+    if not in_one_segment_too:
+        return [engine]
+    return [engine, engine_contender(dataset, dtype, seeds, epochs, one_segment=True)]
+
+
+def segment_seeds(seeds: list[int], target_seeds: int) -> list[int]:
+    """The S at which the default segments are timed against one segment: the smallest and the
+    largest asked, and ``target_seeds`` if asked."""
+    return sorted({min(seeds), max(seeds)} | ({target_seeds} & set(seeds)))
 
 
 def ceiling_flops(points: int, hidden: tuple[int, int] = HIDDEN) -> int:
@@ -318,14 +370,17 @@ def ceiling_contender(dataset, dtype: str, seeds: int, epochs: int) -> Contender
 
 def contenders(dataset, dtype: str, seeds: list[int], epochs: int, target_seeds: int) -> list[Contender]:
     """Every variant of one dataset and dtype (the other gradient and the ceiling at
-    ``target_seeds``, the S the report's targets are set at, or the largest S asked), and the
-    peak's large matmul, so the peak too is sampled all through the run."""
+    ``target_seeds``, the S the report's targets are set at, or the largest S asked; the engine
+    in one segment at :func:`segment_seeds`), and the peak's large matmul, so the peak too is
+    sampled all through the run."""
     single_seeds = target_seeds if target_seeds in seeds else max(seeds)
+    compared = segment_seeds(seeds, target_seeds)
     return [
         numpy_contender(dataset, dtype, epochs, 1),
         numpy_contender(dataset, dtype, epochs, None),
         naive_contender(dataset, dtype, epochs),
-        *(engine_contender(dataset, dtype, s, epochs) for s in seeds),
+        # at the compared S, the engine in one segment runs right after the engine, in every round
+        *(contender for s in seeds for contender in engines(dataset, dtype, s, epochs, s in compared)),
         engine_contender(dataset, dtype, single_seeds, epochs, other_gradient()),
         ceiling_contender(dataset, dtype, single_seeds, epochs),
         *peak_contenders(dtype),

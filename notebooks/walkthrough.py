@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -155,9 +160,9 @@ for term in TERMS:
 # ## 4. Training one seed
 #
 # `TrainConfig` holds everything fixed about a run; `make_train` turns it into a pure function,
-# and `jax.jit` compiles the whole run, every epoch, into one program. The epoch loop is `fit` in
-# `make_fit` (`twolayer_jax/one_run.py`): take the gradient, step the optimizer, record the loss
-# and accuracy. Training runs in float32, the config's default.
+# and `jax.jit` compiles the whole run, every epoch, into one program. The epoch loop is `epochs`
+# in `make_epochs` (`twolayer_jax/one_run.py`), which `make_fit` runs: take the gradient, step the
+# optimizer, record the loss and accuracy. Training runs in float32, the config's default.
 
 # %%
 from twolayer_jax.config import TrainConfig
@@ -186,7 +191,8 @@ plt.show()
 # ## 5. 256 seeds in one call
 #
 # `train_many` trains one run per key in a single compiled program (`jax.vmap` over the runs of
-# `make_fit`). Every array in the result gets a leading axis of 256, one row per seed.
+# the same epoch loop), called for a bounded number of epochs at a time, so that ctrl-C stops it
+# within about a second. Every array in the result gets a leading axis of 256, one row per seed.
 
 # %%
 from twolayer_jax.many_runs import seed_keys, train_many

@@ -72,6 +72,9 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert ceiling["seeds"] == 3 and ceiling["flops_per_seed_epoch"] == ceiling_flops(len(XOR.x))
     (engine_at_3,) = [r for r in records if r["variant"] == "engine" and r["seeds"] == 3]
     assert engine_at_3["vs_ceiling"] == engine_at_3["seed_epochs_per_s"] / ceiling["seed_epochs_per_s"]
+    # the engine in its default segments against one segment, at the smallest and the largest S
+    assert [r["seeds"] for r in records if r["variant"] == "engine_one_segment"] == [1, 3]
+    assert all(r["vs_one_segment"] > 0 for r in records if r["variant"] == "engine")
     for record in records:
         assert record["gflops"] > 0
         if record["variant"] != "peak":
@@ -93,6 +96,7 @@ def test_a_tiny_benchmark_writes_every_record(tmp_path):
     assert written.startswith("# Throughput") and "\n## On CPU: " in written
     assert "Partial run" not in written
     assert "| xor_easy | float64 | engine | 3 |" in written
+    assert "S = 3: train_many in its default 1 segment(s) of 3 epochs runs at" in written
     assert f"| xor_easy | float64 | engine_{other_gradient()} | 3 |" in written
     # the same records as a GPU run's: a section of its own, saying which matmul precision ran
     info = json.loads(out.with_suffix(".meta.json").read_text())

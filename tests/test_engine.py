@@ -1,19 +1,37 @@
 """The engine: determinism, vmapped runs equal separate runs, float64 is real float64, one
 compilation per (shape, config), divergence is recorded, and the lab's network learns."""
 
+import _thread
+import dataclasses
 import subprocess
 import sys
+import threading
+import time
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from twolayer_jax import data
 from twolayer_jax.config import Architecture, TrainConfig
 from twolayer_jax.gradients import autodiff_gradient
-from twolayer_jax.many_runs import seed_keys, train_many
+from twolayer_jax.many_runs import (
+    SEGMENT_RATES,
+    SEGMENT_SECONDS,
+    TrainingInterrupted,
+    default_segment_epochs,
+    epoch_work,
+    near_divisor,
+    progress_total,
+    seed_keys,
+    seed_layout,
+    segment_plan,
+    train_many,
+)
 from twolayer_jax.model import init_params
 from twolayer_jax.network import LAB_NETWORK, Network
 from twolayer_jax.optimizers import HParams
@@ -204,13 +222,106 @@ def test_a_non_finite_weight_makes_the_loss_nan_even_where_the_output_saturates(
     assert np.isfinite(result.loss[0, 0]) and np.all(np.isnan(result.loss[0, 1:]))
 
 
-def test_the_progress_hook_reports_and_changes_nothing():
+def test_the_progress_hook_hears_the_epochs_done_after_each_segment_and_changes_nothing():
     heard = []
     config = TrainConfig(epochs=250, hidden=(5, 5))
-    with_progress = train(config, seeds=2, progress=heard.append)
-    jax.effects_barrier()
-    assert [int(done) for done in heard] == list(range(2, 251, 2))  # every epochs // 100
+    with_progress = train(config, seeds=2, progress=heard.append, segment_epochs=60)
+    assert heard == [60, 120, 180, 240, 250] and heard[-1] == progress_total(config)
     chex.assert_trees_all_equal(with_progress, train(config, seeds=2))
+
+
+# adam carries state from one segment to the next; a length of 1 is run as 2 (XLA compiles a
+# one-step loop without its loop, and adam's step then rounds differently); 7 leaves a remainder;
+# 3 seeds of masked widths are padded to fill the two devices.
+@pytest.mark.parametrize(("optimizer", "segment_epochs"), [("adam", 1), ("adam", 7), ("sgd", 10)])
+def test_a_run_in_segments_is_bit_identical_to_the_run_in_one(optimizer, segment_epochs):
+    config = TrainConfig(epochs=30, hidden=(6, 5), optimizer=optimizer)
+    options = {"seeds": 3, "lr": 0.05, "dataset": LINEAR, "widths": (4, 3)}
+    in_one = train(config, segment_epochs=30, **options)
+    chex.assert_trees_all_equal(train(config, segment_epochs=segment_epochs, **options), in_one)
+
+
+@given(epochs=st.integers(1, 400), segment_epochs=st.integers(1, 400))
+def test_segments_cover_the_epochs_in_at_most_two_lengths(epochs, segment_epochs):
+    plan = segment_plan(epochs, segment_epochs)
+    assert sum(plan) == epochs and len(set(plan[:-1])) <= 1
+    assert min(plan) >= min(2, epochs) and max(plan) <= max(2, segment_epochs) + 1
+
+
+def test_a_segment_has_one_epoch_only_in_a_run_of_one():
+    assert segment_plan(30, 7) == (7, 7, 7, 7, 2) and segment_plan(30, 10) == (10, 10, 10)
+    assert segment_plan(31, 10) == (10, 10, 11) and segment_plan(5, 1) == (2, 3)
+    assert segment_plan(1, 4) == (1,)
+
+
+def test_the_default_segment_is_bounded_work_and_prefers_a_divisor_of_the_epochs():
+    lab = TrainConfig()
+    small = TrainConfig(hidden=(5, 5))
+    assert default_segment_epochs(small, seed_layout(2, 2, 4), 21, "cpu") == small.epochs  # one segment
+    for platform in ("cpu", "gpu"):
+        for runs, chunk in ((8, 4), (1024, 4), (65536, 4096)):
+            layout = seed_layout(runs, 2, chunk)
+            length = default_segment_epochs(lab, layout, 100, platform)
+            rate, per_epoch = SEGMENT_RATES["cpu" if platform == "cpu" else "accelerator"]
+            seconds = length * (epoch_work(lab, layout, 100) / rate + per_epoch)
+            assert 1 <= length <= lab.epochs and (seconds <= SEGMENT_SECONDS or length == 1)
+    assert near_divisor(5000, 730) == 625 and near_divisor(1009, 500) == 500  # 1009 is prime
+
+
+def test_ctrl_c_in_the_progress_hook_raises_what_the_finished_segments_trained():
+    config = TrainConfig(epochs=100, hidden=(6, 5), optimizer="adam")
+
+    def interrupt_at_30(done):
+        if done == 30:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as interrupted:
+        train(config, seeds=3, lr=0.05, segment_epochs=10, progress=interrupt_at_30)
+    assert isinstance(interrupted.value, KeyboardInterrupt) and interrupted.value.epochs_done == 30
+    partial = interrupted.value.result
+    assert partial.loss.shape == partial.accuracy.shape == (3, 31) and partial.params["W1"].shape == (3, 2, 6)
+    whole = train(config, seeds=3, lr=0.05, segment_epochs=10)
+    chex.assert_trees_all_equal(partial[1:], (whole.loss[:, :31], whole.accuracy[:, :31]))
+    chex.assert_trees_all_equal(partial, train(dataclasses.replace(config, epochs=30), seeds=3, lr=0.05))
+
+
+class Interrupter:
+    """A ctrl-C from another thread, ``delay`` seconds after ``start``, as SIGINT delivers it."""
+
+    def __init__(self, delay: float):
+        self.timer, self.sent_at = threading.Timer(delay, self.send), None
+
+    def send(self):
+        self.sent_at = time.monotonic()
+        _thread.interrupt_main()
+
+
+def test_ctrl_c_while_a_segment_runs_stops_the_run_after_it():
+    """Python runs a SIGINT's handler once the wait for the segment under way returns: the
+    interrupt acts within about a segment, long before the run's end, with the segments done."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("an interrupt reaches the main thread only")
+    config = TrainConfig(epochs=2_000_000, hidden=(6, 5))  # most of a minute, in segments of 2000
+    interrupter = Interrupter(0.3)
+
+    def interrupt_soon(done):
+        if done == 2000:  # the first segment is compiled and done: interrupt the ones that follow
+            interrupter.timer.start()
+
+    try:
+        with pytest.raises(TrainingInterrupted) as interrupted:
+            train(config, seeds=3, segment_epochs=2000, progress=interrupt_soon)
+        caught = time.monotonic()
+    finally:
+        interrupter.timer.cancel()
+    assert caught - interrupter.sent_at < 2.0
+    done = interrupted.value.epochs_done
+    assert 0 < done < config.epochs and done % 2000 == 0
+    partial = interrupted.value.result
+    assert partial.loss.shape == partial.accuracy.shape == (3, done + 1)
+    chex.assert_trees_all_equal(
+        partial, train(dataclasses.replace(config, epochs=done), seeds=3, segment_epochs=2000)
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,18 @@
 """Many runs at once: S seeds (and per-run hyper-parameters and widths) of one config.
 
-``train_many`` is :func:`twolayer_jax.one_run.make_fit` vmapped over runs, with the runs laid out
-for the hardware: split across every device (``shard_map`` over a 1-D mesh), and on each device
-trained a chunk at a time (a ``lax.scan`` over chunks of a vmapped chunk), padded to fill the
-grid. Every run is independent, so the layout is about speed; a run's arithmetic is the same as
-alone, up to the order in which a batched matmul adds (a last-bit difference in float32).
+``train_many`` is the epoch loop of :func:`twolayer_jax.one_run.make_epochs` vmapped over runs,
+with the runs laid out for the hardware: split across every device (``shard_map`` over a 1-D
+mesh), and on each device trained a chunk at a time (a ``lax.scan`` over chunks of a vmapped
+chunk), padded to fill the grid. Every run is independent, so the layout is about speed; a run's
+arithmetic is the same as alone, up to the order in which a batched matmul adds (a last-bit
+difference in float32).
+
+The epochs run in segments: a compiled program runs a bounded number of them for every run,
+carrying the params and optimizer state in that layout, and a Python loop calls it until the run
+is done. A compiled program can be neither stopped nor asked how far it got, so the host reports
+progress, and ctrl-C takes effect, between two segments: within about one segment's work, which
+:func:`default_segment_epochs` bounds. Each segment runs the same loop on the same numbers as one
+long program would, so segmenting changes no result, not even in its last bit.
 """
 
 from collections.abc import Callable
@@ -20,12 +28,14 @@ from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
 from twolayer_jax import validation
-from twolayer_jax.config import Architecture, TrainConfig, check_train_many
+from twolayer_jax.config import Architecture, TrainConfig, check_train_many, require_dtype
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GradFn
 from twolayer_jax.model import Params
-from twolayer_jax.one_run import ProgressFn, TrainResult, make_fit, run_masks
+from twolayer_jax.one_run import FitState, TrainResult, make_epochs, make_final_metrics, run_masks
 from twolayer_jax.optimizers import HParams
+
+ProgressFn = Callable[[int], None]
 
 # Seeds per compiled chunk on each device. A CPU core runs its chunks one after another, and a
 # small chunk keeps its working set in cache, where all S at once would not; 4 was the fastest of
@@ -35,6 +45,19 @@ from twolayer_jax.optimizers import HParams
 CPU_CHUNK_SIZE = 4
 ACCELERATOR_CHUNK_SIZE = 4096
 SEED_AXIS = "seeds"
+
+# A segment's length aims at this much work, and is bounded by it for devices that reach their
+# assumed rate (SEGMENT_RATES): short enough that ctrl-C acts within about a second (an interrupt
+# waits for the segment under way), long enough that what a segment costs beyond its epochs (the
+# call, and reading and writing every run's state once more) stays near a hundredth of it.
+SEGMENT_SECONDS = 0.5
+# (multiply-adds per second, seconds per epoch beyond them) one device is assumed to reach: a
+# CPU core's rate is below what the engine reaches on one (benchmarks/README.md), and an
+# accelerator's fixed cost per epoch (a loop step's kernel launches) dominates small runs.
+SEGMENT_RATES = {"cpu": (5e9, 1e-5), "accelerator": (2e11, 1e-4)}
+# The conv model trains several times slower than the dense network of its widths (the figures
+# are in benchmarks/README.md).
+CONV_WORK = 4
 
 
 def default_chunk_size(platform: str | None = None) -> int:
@@ -64,9 +87,9 @@ def seed_layout(runs: int, devices: int, chunk_size: int) -> SeedLayout:
     return SeedLayout(runs, devices, chunks, -(-per_device // chunks))
 
 
-def progress_total(config: TrainConfig, runs: int, chunk_size: int | None = None) -> int:
-    """The count a ``train_many`` progress hook reaches at the end: epochs × chunks per device."""
-    return config.epochs * seed_layout(runs, jax.device_count(), chunk_size or default_chunk_size()).chunks
+def progress_total(config: TrainConfig) -> int:
+    """The count a ``train_many`` progress hook reaches at the end: the config's epochs."""
+    return config.epochs
 
 
 def seed_mesh() -> Mesh:
@@ -84,6 +107,7 @@ def train_many(
     grad_fn: GradFn | None = None,
     progress: ProgressFn | None = None,
     chunk_size: int | None = None,
+    segment_epochs: int | None = None,
 ) -> TrainResult:
     """S runs: ``keys`` has shape (S,) and each ``hparams`` field is a scalar (shared) or shape
     (S,) (one per run); ``widths`` is None, a pair, or (S, 2) (see :func:`make_train`). Returns a
@@ -92,19 +116,28 @@ def train_many(
     The runs are split across every device (:func:`seed_mesh`) and, on each, trained
     ``chunk_size`` at a time (default: :func:`default_chunk_size` for the device). Every run is
     independent: the layout changes the speed, and a result only in its last bits (a batched
-    matmul may add in another order). A ``progress`` hook hears the first device only and counts
-    to :func:`progress_total`.
+    matmul may add in another order).
 
-    Two compiled programs do the work: :func:`initial_params_many` draws every run's initial
-    params and :func:`fit_many` trains them. The first depends only on the config's
-    :class:`Architecture`, so configs that differ in how they train share it (drawing normal
-    samples is slow to compile). The second compiles once per (config, shapes, grad_fn,
-    progress, layout).
+    The epochs run in segments of at most ``segment_epochs`` (default:
+    :func:`default_segment_epochs`, about :data:`SEGMENT_SECONDS` of work), one compiled call
+    each, and between two calls Python calls ``progress`` (if given) with the epochs done so far
+    and can stop: a KeyboardInterrupt during a segment raises :class:`TrainingInterrupted`, which
+    carries what the completed segments trained. Segments change neither a number nor the
+    history: a run in segments is bit-identical to the run in one.
+
+    :func:`initial_params_many` draws every run's initial params and :func:`fit_many` trains them
+    (:func:`fit_segment`). The first depends only on the config's :class:`Architecture`, so
+    configs that differ in how they train share it (drawing normal samples is slow to compile).
+    A run of one segment is one training program. A run of several compiles one of the segment
+    length (and one of the remainder, if any) and one of no epochs, which starts the optimizer
+    and gives an interrupted run's history its last entry.
     """
     check_train_many(config, keys, hparams, x, y, widths, grad_fn, progress, chunk_size)
+    if segment_epochs is not None:
+        validation.whole_number("segment_epochs", segment_epochs)
     layout = seed_layout(keys.shape[0], jax.device_count(), chunk_size or default_chunk_size())
     params = initial_params_many(config.architecture, layout, keys, widths)
-    return fit_many(config, layout, params, hparams, x, y, widths, grad_fn, progress)
+    return fit_many(config, layout, params, hparams, x, y, widths, grad_fn, progress, segment_epochs)
 
 
 def padded_to(layout: SeedLayout, tree):
@@ -134,7 +167,93 @@ def initial_params_many(
     return on_every_device(lambda local: draw(*local))(padded_to(layout, (keys, widths)))
 
 
-@partial(jax.jit, static_argnames=("config", "layout", "grad_fn", "progress"))
+class TrainingInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt (ctrl-C) that stopped :func:`train_many` between two segments.
+    ``epochs_done`` is the epochs its completed segments ran, and ``result`` the
+    :class:`TrainResult` they trained: the params after them, the histories of length
+    ``epochs_done + 1``, equal to the same prefix of an uninterrupted run."""
+
+    def __init__(self, epochs_done: int, result: TrainResult):
+        super().__init__(f"training interrupted after {epochs_done} epochs")
+        self.epochs_done = epochs_done
+        self.result = result
+
+
+def epoch_work(config: TrainConfig, layout: SeedLayout, points: int) -> int:
+    """Multiply-adds of one epoch's forward pass on one device (its share of the padded runs),
+    counted as the dense network's; the backward pass is a fixed multiple of it, so it stands for
+    the epoch. The conv model's layer 2 does fewer multiply-adds, far below the matmul rate, so
+    it counts :data:`CONV_WORK` times as many."""
+    h1, h2 = config.hidden
+    dense = layout.chunks * layout.chunk * points * (2 * h1 + h1 * h2 + h2)
+    return dense * (CONV_WORK if config.model == "conv" else 1)
+
+
+def default_segment_epochs(
+    config: TrainConfig, layout: SeedLayout, points: int, platform: str | None = None
+) -> int:
+    """Epochs per segment: as many as :data:`SEGMENT_SECONDS` holds at a device's assumed rate
+    (:data:`SEGMENT_RATES`: the epoch's :func:`epoch_work` plus a fixed cost per epoch), at least
+    one and at most the run's epochs. A length a little shorter that divides the epochs is
+    preferred (:func:`near_divisor`): equal segments compile one program, a remainder another."""
+    rate, per_epoch = SEGMENT_RATES["cpu" if (platform or device_platform()) == "cpu" else "accelerator"]
+    seconds = epoch_work(config, layout, points) / rate + per_epoch
+    return near_divisor(config.epochs, max(1, min(config.epochs, int(SEGMENT_SECONDS / seconds))))
+
+
+def near_divisor(epochs: int, longest: int) -> int:
+    """The largest divisor of ``epochs`` from 3/4 of ``longest`` to ``longest``, else ``longest``."""
+    shortest = -(-3 * longest // 4)
+    return next((length for length in range(longest, shortest - 1, -1) if epochs % length == 0), longest)
+
+
+def segment_plan(epochs: int, segment_epochs: int) -> tuple[int, ...]:
+    """The epochs of each segment: equal ones of ``segment_epochs``, then the remainder, if any.
+
+    No segment has one epoch unless the run has: XLA compiles a loop of one step without its loop,
+    and the step fused with what surrounds it may round differently (it does with adam), so a
+    length of 1 becomes 2 and a remainder of 1 joins the last equal segment."""
+    length = min(max(2, segment_epochs), epochs)
+    equal, remainder = divmod(epochs, length)
+    if remainder == 1:
+        return (length,) * (equal - 1) + (length + 1,)
+    return (length,) * equal + ((remainder,) if remainder else ())
+
+
+class Segment(NamedTuple):
+    """What one call of :func:`fit_segment` returns: the state after it, for every run of the
+    layout (padded; the next segment starts from it), and for the S runs their params (None when
+    nothing is padded: ``state.params`` are theirs), the loss and accuracy before each of its
+    updates, shape (S, count), and, if it was asked for them (``last``), of the params after its
+    last update, shape (S, 1) (NaN otherwise)."""
+
+    state: FitState
+    params: Params | None
+    loss: Array
+    accuracy: Array
+    final_loss: Array
+    final_accuracy: Array
+
+    def run_params(self) -> Params:
+        return self.state.params if self.params is None else self.params
+
+
+class Completed(NamedTuple):
+    """What the finished segments of a :func:`fit_many` run trained: their epochs, the state after
+    them, the loss and accuracy histories of each, and the latest :class:`Segment` (only the
+    latest: each holds a state, and every run's params are large beside its history)."""
+
+    epochs: int
+    state: FitState
+    losses: tuple[Array, ...]
+    accuracies: tuple[Array, ...]
+    latest: Segment | None
+
+    def then(self, count: int, segment: Segment) -> "Completed":
+        losses, accuracies = (*self.losses, segment.loss), (*self.accuracies, segment.accuracy)
+        return Completed(self.epochs + count, segment.state, losses, accuracies, segment)
+
+
 def fit_many(
     config: TrainConfig,
     layout: SeedLayout,
@@ -142,23 +261,94 @@ def fit_many(
     hparams: HParams,
     x: ArrayLike,
     y: ArrayLike,
-    widths: ArrayLike | None,
-    grad_fn: GradFn | None,
-    progress: ProgressFn | None,
+    widths: ArrayLike | None = None,
+    grad_fn: GradFn | None = None,
+    progress: ProgressFn | None = None,
+    segment_epochs: int | None = None,
 ) -> TrainResult:
     """Train the runs of ``layout`` from ``params`` (padded, from :func:`initial_params_many`):
-    the body of :func:`train_many`."""
+    the body of :func:`train_many`, a Python loop over :func:`fit_segment` calls.
+
+    One segment is dispatched at a time and waited for before the next, so a KeyboardInterrupt
+    (Python's handler runs once the wait returns) stops the run within about one segment. The
+    interrupt raises :class:`TrainingInterrupted` with the segments that completed; a segment
+    found finished when the interrupt arrived counts as completed.
+    """
+    length = segment_epochs or default_segment_epochs(config, layout, jnp.shape(x)[0])
+    plan = segment_plan(config.epochs, length)
+    segment = partial(fit_segment, config, layout, hparams=hparams, x=x, y=y, widths=widths, grad_fn=grad_fn)
+    # Each name is bound in one assignment, so an interrupt between two statements never leaves
+    # `completed` half updated.
+    completed, pending = Completed(0, FitState(params, None), (), (), None), None
+    try:
+        if len(plan) > 1:  # a fresh optimizer state, carried from the first segment on
+            completed = Completed(0, segment(0, completed.state, last=False).state, (), (), None)
+        for count in plan:
+            pending = (count, segment(count, completed.state, last=completed.epochs + count == config.epochs))
+            jax.block_until_ready(pending[1])
+            completed = completed.then(*pending)
+            if progress is not None:
+                progress(completed.epochs)
+    except KeyboardInterrupt:
+        completed = with_finished(completed, pending)
+        raise TrainingInterrupted(completed.epochs, joined(completed, config, segment)) from None
+    return joined(completed, config, segment)
+
+
+def with_finished(completed: Completed, pending: tuple[int, Segment] | None) -> Completed:
+    """``completed`` and the ``pending`` (epochs, segment), if it finished but is not counted yet:
+    an interrupt that arrives while a segment runs is raised only after the wait for it returns."""
+    if pending is None or completed.latest is pending[1]:
+        return completed
+    finished = all(leaf.is_ready() for leaf in jax.tree.leaves(pending[1]))
+    return completed.then(*pending) if finished else completed
+
+
+def joined(completed: Completed, config: TrainConfig, segment: Callable[..., Segment]) -> TrainResult:
+    """The :class:`TrainResult` of the S runs from the completed segments. The loss and accuracy
+    of the final params come from the last segment when it ended the run (it computed them), else
+    from ``segment`` called for no epochs: the forward pass alone."""
+    final = completed.latest
+    if completed.epochs < config.epochs:  # the latest segment did not compute them
+        final = segment(0, FitState(completed.state.params, None), last=True)
+    loss = jnp.concatenate([*completed.losses, final.final_loss], axis=1)
+    accuracy = jnp.concatenate([*completed.accuracies, final.final_accuracy], axis=1)
+    return TrainResult(final.run_params(), loss, accuracy)
+
+
+@partial(jax.jit, static_argnames=("config", "layout", "count", "grad_fn"))
+def fit_segment(
+    config: TrainConfig,
+    layout: SeedLayout,
+    count: int,
+    state: FitState,
+    hparams: HParams,
+    x: ArrayLike,
+    y: ArrayLike,
+    widths: ArrayLike | None,
+    grad_fn: GradFn | None,
+    last: ArrayLike,
+) -> Segment:
+    """``count`` epochs of every run of ``layout`` from ``state`` (padded; its ``opt_state``
+    None: a fresh one), and, when ``last`` (traced) is true, the loss and accuracy after them.
+    Compiled once per (config, layout, count, shapes, grad_fn, whether ``opt_state`` is None)."""
     widths = per_run_widths(widths, layout.runs)
     hparams = jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (layout.runs,)), hparams)
-    inputs = {"params": params, **padded_to(layout, {"hparams": hparams, "widths": widths})}
-    fit = make_fit(config, grad_fn, progress)
+    inputs = {"state": state, **padded_to(layout, {"hparams": hparams, "widths": widths})}
+    epochs = make_epochs(config, grad_fn)
+    final_metrics = make_final_metrics(config)
+    dtype = require_dtype(config.dtype)
 
-    def one_run(run, run_x, progress_offset, reporter):
+    def skipped(*_):
+        return jnp.full((), jnp.nan, dtype), jnp.full((), jnp.nan, dtype)
+
+    def one_run(run, run_x):
         masks = run_masks(config, run["widths"])
-        return fit(run["params"], run["hparams"], run_x, y, masks, progress_offset, reporter)
+        done = epochs(run["state"], run["hparams"], run_x, y, masks, count)
+        final = jax.lax.cond(last, final_metrics, skipped, done.state.params, run_x, y)
+        return done.state, done.loss, done.accuracy, *(metric[None] for metric in final)
 
     def on_one_device(local):
-        reporter = jax.lax.axis_index(SEED_AXIS) == 0
         chunked = jax.tree.map(lambda leaf: leaf.reshape(layout.chunks, layout.chunk, *leaf.shape[1:]), local)
         # Each run of a chunk reads its own copy of x. With one shared x, vmap turns the chunk's
         # layer-1 products into one [n, chunk·h1] product, whose result is then transposed into
@@ -167,15 +357,17 @@ def fit_many(
         # It is faster in float32 and no slower in float64 (benchmarks/README.md).
         chunk_x = jnp.broadcast_to(x, (layout.chunk, *jnp.shape(x)))
 
-        def one_chunk(_, indexed):
-            index, chunk = indexed
-            runs = jax.vmap(one_run, in_axes=(0, 0, None, None))
-            return None, runs(chunk, chunk_x, index * config.epochs, reporter)
+        def one_chunk(_, chunk):
+            return None, jax.vmap(one_run)(chunk, chunk_x)
 
-        _, results = jax.lax.scan(one_chunk, None, (jnp.arange(layout.chunks), chunked))
-        return jax.tree.map(lambda leaf: leaf.reshape(-1, *leaf.shape[2:]), results)
+        _, results = jax.lax.scan(one_chunk, None, chunked)
+        return jax.tree.map(lambda leaf: leaf.reshape(layout.chunks * layout.chunk, *leaf.shape[2:]), results)
 
-    return jax.tree.map(lambda leaf: leaf[: layout.runs], on_every_device(on_one_device)(inputs))
+    state, *history = on_every_device(on_one_device)(inputs)
+    params = (
+        None if layout.padded == layout.runs else jax.tree.map(lambda leaf: leaf[: layout.runs], state.params)
+    )
+    return Segment(state, params, *(leaf[: layout.runs] for leaf in history))
 
 
 def select_run(tree, index: int):

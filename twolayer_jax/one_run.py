@@ -1,10 +1,14 @@
-"""One run: every epoch of it is one compiled program.
+"""One run: its epoch loop, and every epoch of it as one compiled program.
 
-``make_fit(config)`` closes over everything static and returns a pure
-``fit(params, hparams, x, y)`` whose epoch loop is a ``lax.scan``: take the gradient, step the
-optimizer, record the loss and accuracy. ``make_train(config)`` starts it from the config's
-initial params for a key. Only the keys, the data and the numeric hyper-parameters are traced,
-so a new seed or a new learning rate reuses the compiled program.
+``make_epochs(config)`` closes over everything static and returns the pure epoch loop that every
+way of training shares: ``count`` updates from a :class:`FitState` (the params and the optimizer's
+state) as a ``lax.scan`` (take the gradient, step the optimizer, record the loss and accuracy),
+returning the new state and the histories. ``make_fit(config)`` runs all of a config's epochs in
+it and adds the loss and accuracy of the final params: a pure ``fit(params, hparams, x, y)``, one
+program under ``jit``. ``make_train(config)`` starts it from the config's initial params for a
+key. Only the keys, the data and the numeric hyper-parameters are traced, so a new seed or a new
+learning rate reuses the compiled program. ``many_runs.train_many`` runs the same loop a bounded
+number of epochs per program call, so that it can report progress and stop between calls.
 
 The gradient is pluggable: a ``GradFn`` maps ``(params, x, y)`` to ``(grads, cache)``, where
 ``grads`` has the structure of ``params`` and ``cache`` is the :class:`ForwardCache` of the forward
@@ -15,7 +19,7 @@ against; both are compiled the same way.
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,11 +37,7 @@ from twolayer_jax.config import (
 )
 from twolayer_jax.gradients import GRADIENTS, GradFn
 from twolayer_jax.model import ForwardCache, Params, accuracy, forward_layers, width_masks
-
-ProgressFn = Callable[[int], None]
-
-# How many times per run a progress hook hears from the compiled program.
-PROGRESS_TICKS = 100
+from twolayer_jax.optimizers import HParams
 
 
 class TrainResult(NamedTuple):
@@ -46,6 +46,23 @@ class TrainResult(NamedTuple):
     A loss is NaN or inf once the run has diverged. ``train_many`` adds a leading run axis."""
 
     params: Params
+    loss: Array
+    accuracy: Array
+
+
+class FitState(NamedTuple):
+    """What the epoch loop carries from one update to the next: the params and the optimizer's
+    state (None before the first update: the loop starts a fresh one)."""
+
+    params: Params
+    opt_state: Any
+
+
+class Epochs(NamedTuple):
+    """What :func:`make_epochs`'s loop returns: the state after its ``count`` updates, and the
+    loss and accuracy of the params before each of them (``count`` entries each)."""
+
+    state: FitState
     loss: Array
     accuracy: Array
 
@@ -63,62 +80,96 @@ def weights_finite(cache: ForwardCache) -> Array:
     return jnp.isfinite(sum(jnp.sum(row * 0) for row in first_rows))
 
 
-def make_fit(
-    config: TrainConfig, grad_fn: GradFn | None = None, progress: ProgressFn | None = None
-) -> Callable[..., TrainResult]:
-    """A pure ``fit(params, hparams, x, y, masks=None, progress_offset=0, reporter=True) ->
-    TrainResult`` that trains ``params`` for ``config.epochs`` full-batch updates.
-
-    ``masks`` (0/1, shaped like ``params``, from :func:`twolayer_jax.model.width_masks`)
-    multiplies every gradient, so a masked parameter never moves. ``grad_fn`` replaces the
-    gradient named by ``config.grad``. ``progress``, if given, is a host function called with
-    ``progress_offset`` plus the epochs done, about PROGRESS_TICKS times per run, by runs whose
-    ``reporter`` is true (one device of many); it only reports and never changes a result.
-    """
-    check_factory(config, grad_fn, progress)
+def make_optimizer(config: TrainConfig) -> Callable[[HParams], optax.GradientTransformation]:
+    """``config``'s optimizer for ``hparams``, each cast to the config's dtype (traced numbers)."""
     dtype = require_dtype(config.dtype)
+
+    def optimizer(hparams: HParams) -> optax.GradientTransformation:
+        hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
+        return OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
+
+    return optimizer
+
+
+def make_metrics(config: TrainConfig) -> Callable[[ForwardCache, Array], tuple[Array, Array]]:
+    """``metrics(cache, y) -> (loss, accuracy)`` of the forward pass ``cache`` against labels ``y``."""
     loss_fn = config.network.loss_function()
-    grad_fn = grad_fn or GRADIENTS[config.grad](config.network)
-    report_every = max(1, config.epochs // PROGRESS_TICKS)
 
     def metrics(cache: ForwardCache, y: Array) -> tuple[Array, Array]:
         # A network with a non-finite weight has no meaningful loss, even where σ saturates.
         loss = jnp.where(weights_finite(cache), loss_fn(cache.x3, cache.y, y), jnp.nan)
         return loss, accuracy(cache.y, y)
 
-    def report_progress(epochs_done: Array, offset: Array, reporter: Array) -> None:
-        if progress is None:
-            return
-        tick = (epochs_done % report_every == 0) | (epochs_done == config.epochs)
-        jax.lax.cond(
-            tick & reporter,
-            lambda: jax.debug.callback(progress, offset + epochs_done),
-            lambda: None,
-        )
+    return metrics
 
-    def fit(params, hparams, x, y, masks=None, progress_offset=0, reporter=True) -> TrainResult:
-        check_fit(config, params, hparams, x, y, masks)
+
+def make_final_metrics(config: TrainConfig) -> Callable[[Params, Array, Array], tuple[Array, Array]]:
+    """``final_metrics(params, x, y) -> (loss, accuracy)``: one forward pass, for the params after
+    the last update (the epoch loop reads every other entry of the history from its own pass)."""
+    dtype = require_dtype(config.dtype)
+    metrics = make_metrics(config)
+
+    def final_metrics(params: Params, x, y) -> tuple[Array, Array]:
         x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
-        hparams = jax.tree.map(lambda value: jnp.asarray(value, dtype), hparams)
-        optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](hparams)
+        return metrics(forward_layers(params, x, config.network), y)
 
-        def epoch(carry, index):
+    return final_metrics
+
+
+def make_epochs(config: TrainConfig, grad_fn: GradFn | None = None) -> Callable[..., Epochs]:
+    """The epoch loop: a pure ``epochs(state, hparams, x, y, masks, count) -> Epochs`` that makes
+    ``count`` (a Python int, static) full-batch updates from ``state``, a :class:`FitState` (its
+    ``opt_state`` None: a fresh optimizer state for its params).
+
+    ``masks`` (0/1, shaped like ``params``, from :func:`twolayer_jax.model.width_masks`, or None)
+    multiplies every gradient, so a masked parameter never moves. ``grad_fn`` replaces the
+    gradient named by ``config.grad``. Running ``a`` epochs and then ``b`` from the state they
+    returned computes what one call of ``a + b`` computes, to the last bit, when each count is at
+    least 2 (see :func:`twolayer_jax.many_runs.segment_plan` for why a count of 1 may not).
+    """
+    dtype = require_dtype(config.dtype)
+    grad_fn = grad_fn or GRADIENTS[config.grad](config.network)
+    make = make_optimizer(config)
+    metrics = make_metrics(config)
+
+    def epochs(state: FitState, hparams, x, y, masks, count: int) -> Epochs:
+        x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+        optimizer = make(hparams)
+
+        def epoch(carry, _):
             params, opt_state = carry
             grads, cache = grad_fn(params, x, y)
             if masks is not None:
                 grads = jax.tree.map(jnp.multiply, grads, masks)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            report_progress(index + 1, progress_offset, reporter)
             return (optax.apply_updates(params, updates), opt_state), metrics(cache, y)
 
-        carry = (params, optimizer.init(params))
-        (params, _), (losses, accuracies) = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
-        final_cache = forward_layers(params, x, config.network)
-        final_loss, final_accuracy = metrics(final_cache, y)
+        params, opt_state = state
+        carry = (params, optimizer.init(params) if opt_state is None else opt_state)
+        (params, opt_state), (losses, accuracies) = jax.lax.scan(epoch, carry, length=count)
+        return Epochs(FitState(params, opt_state), losses, accuracies)
+
+    return epochs
+
+
+def make_fit(config: TrainConfig, grad_fn: GradFn | None = None) -> Callable[..., TrainResult]:
+    """A pure ``fit(params, hparams, x, y, masks=None) -> TrainResult`` that trains ``params`` for
+    ``config.epochs`` full-batch updates of :func:`make_epochs`'s loop, from a fresh optimizer
+    state, and adds the loss and accuracy of the final params (``masks`` and ``grad_fn`` as
+    there). Under ``jit`` the whole run is one program.
+    """
+    check_factory(config, grad_fn, None)
+    epochs = make_epochs(config, grad_fn)
+    final_metrics = make_final_metrics(config)
+
+    def fit(params, hparams, x, y, masks=None) -> TrainResult:
+        check_fit(config, params, hparams, x, y, masks)
+        done = epochs(FitState(params, None), hparams, x, y, masks, config.epochs)
+        final_loss, final_accuracy = final_metrics(done.state.params, x, y)
         return TrainResult(
-            params,
-            jnp.append(losses, final_loss),
-            jnp.append(accuracies, final_accuracy),
+            done.state.params,
+            jnp.append(done.loss, final_loss),
+            jnp.append(done.accuracy, final_accuracy),
         )
 
     return fit
@@ -132,9 +183,7 @@ def run_masks(config: TrainConfig, widths: Array | None) -> Params | None:
     return width_masks(widths, config.hidden, require_dtype(config.dtype))
 
 
-def make_train(
-    config: TrainConfig, grad_fn: GradFn | None = None, progress: ProgressFn | None = None
-) -> Callable[..., TrainResult]:
+def make_train(config: TrainConfig, grad_fn: GradFn | None = None) -> Callable[..., TrainResult]:
     """A pure ``train(key, hparams, x, y, widths=None) -> TrainResult`` for one run of
     ``config``: :func:`make_fit` from the config's initial params for ``key``.
 
@@ -143,7 +192,8 @@ def make_train(
     :func:`twolayer_jax.model.width_masks`); a padded width-h run computes what an unpadded
     width-h run computes, which lets one program sweep the width.
     """
-    fit = make_fit(config, grad_fn, progress)
+    check_factory(config, grad_fn, None)
+    fit = make_fit(config, grad_fn)
 
     def train(key, hparams, x, y, widths=None) -> TrainResult:
         check_train(config, key, hparams, x, y, widths)

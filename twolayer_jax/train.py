@@ -293,8 +293,7 @@ def train_dataset(
 
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, hparams, seeds), flush=True)
-    bar = start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config, len(seeds)))
-    progress = checking_ctrl_c(bar)
+    progress = checking_ctrl_c(start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config)))
     result = train_many(
         config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
     )

@@ -321,8 +321,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
             name = experiment.dataset.name
             title = f"{experiment.section} {experiment.label}".strip() + f" on {name}"
             cells, seeds = len(experiment.cells), experiment.seeds
-            bar = start_progress(title, progress_total(experiment.config, cells * seeds))
-            progress = checking_ctrl_c(bar)
+            progress = checking_ctrl_c(start_progress(title, progress_total(experiment.config)))
             started = time.perf_counter()
             grid = run_grid(experiment.config, experiment.dataset, experiment.cells, seeds, progress)
             took = time.perf_counter() - started
