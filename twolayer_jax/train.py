@@ -22,6 +22,7 @@ if __name__ == "__main__":  # before the slow imports below: see twolayer_jax.cl
 
 import dataclasses
 import json
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -51,7 +52,7 @@ from twolayer_jax.devices import use_every_cpu_core
 from twolayer_jax.footprint import epochs_problem, memory_problem, seeds_problem
 from twolayer_jax.gradients import GRADIENTS
 from twolayer_jax.losses import LOSSES
-from twolayer_jax.many_runs import progress_total, seed_keys, select_run, train_many
+from twolayer_jax.many_runs import TrainingInterrupted, progress_total, seed_keys, select_run, train_many
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES, OPTIMIZERS, HParams, default_hparams
@@ -261,6 +262,17 @@ def seed_table(runs: list[RunSummary]) -> str:
     return "\n".join(rows)
 
 
+def describe_interruption(dataset: Dataset, config: TrainConfig, seeds: list[int], stop) -> str:
+    """What the completed segments of an interrupted dataset reached."""
+    finished = f"{dataset.name}: stopped after {stop.epochs_done} of {config.epochs} epochs"
+    if stop.epochs_done == 0:
+        return finished
+    losses = np.asarray(stop.result.loss)[:, -1]
+    finite = losses[np.isfinite(losses)]
+    reached = f"median loss {np.median(finite):.5f}" if finite.size else "every seed diverged"
+    return f"{finished} ({reached} over {len(seeds) - (len(losses) - finite.size)} of {len(seeds)} seeds)"
+
+
 def describe_shown(runs: list[RunSummary], shown: RunSummary) -> str:
     if shown.diverged:
         return f"showing seed {shown.seed}: every seed diverged"
@@ -294,9 +306,13 @@ def train_dataset(
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, hparams, seeds), flush=True)
     progress = checking_ctrl_c(start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config)))
-    result = train_many(
-        config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
-    )
+    try:
+        result = train_many(
+            config, seed_keys(args.seed, args.seeds), hparams, dataset.x, dataset.y, progress=progress
+        )
+    except TrainingInterrupted as stop:
+        print(describe_interruption(dataset, config, seeds, stop), file=sys.stderr)
+        raise
     runs = summarise(seeds, result)
     shown = representative_index(runs)
     run = runs[shown]
