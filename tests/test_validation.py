@@ -238,8 +238,9 @@ def test_one_run_takes_one_value_per_hyper_parameter():
 def test_hooks_that_are_not_callable_are_refused(options, name):
     with refused(TypeError, name, "callable"):
         train_many(CONFIG, KEYS, HParams(), X, Y, **options)
-    with refused(TypeError, name, "callable"):
-        make_fit(CONFIG, **options)
+    if name == "grad_fn":  # one run has no progress hook: its whole run is one program
+        with refused(TypeError, name, "callable"):
+            make_fit(CONFIG, **options)
 
 
 @pytest.mark.parametrize("config", [{"epochs": 1}, None, "lab"], ids=["dict", "none", "str"])
