@@ -28,6 +28,7 @@ LAYERS = [
     ["twolayer_jax.one_run"],
     ["twolayer_jax.many_runs"],
     ["twolayer_jax.summary", "twolayer_jax.plots", "twolayer_jax.footprint"],
+    ["twolayer_jax.animation"],  # a run's snapshots drawn with the plots' pieces
     ["twolayer_jax.formats", "twolayer_jax.cli"],
     ["twolayer_jax.train"],
     # the checkers' wing

@@ -1,12 +1,17 @@
 """The lab's figures, drawn with matplotlib's object API (no pyplot state, no backend choice here:
-the CLIs and the tests select Agg)."""
+the CLIs and the tests select Agg), and the grid of network outputs the heat maps are drawn from."""
 
 import warnings
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.model import Params, forward
+
 LABEL_COLOURS = np.array(["red", "blue"])  # label 0 red, label 1 blue, as the handout draws them
+BOUNDARY_POINTS = 221  # grid points per axis of the decision-boundary heat maps
+BOUNDARY_MARGIN = 0.05
 
 
 def draw_points(ax, x: np.ndarray, labels: np.ndarray, title: str) -> None:
@@ -94,6 +99,49 @@ def sigmoid_figure() -> Figure:
     return fig
 
 
+def boundary_axis(points: int = BOUNDARY_POINTS) -> np.ndarray:
+    """The heat maps' axis: the unit square and a margin, so points on its edge show whole."""
+    return np.linspace(-BOUNDARY_MARGIN, 1 + BOUNDARY_MARGIN, points)
+
+
+def boundary_inputs(points: int = BOUNDARY_POINTS) -> np.ndarray:
+    """The heat maps' grid as network inputs, (points², 2) float64: row i·points + j is the point
+    x[0] = axis[j], x[1] = axis[i], so outputs reshaped to (points, points) are indexed [i, j]."""
+    axis = boundary_axis(points)
+    return np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+
+
+def boundary_grid(
+    params: Params, config: TrainConfig, points: int = BOUNDARY_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The network's output on a ``points``² grid over (a little more than) the unit square: the
+    axis and the (points, points) outputs, ``output[i, j]`` at x[0] = axis[j], x[1] = axis[i]."""
+    grid = boundary_inputs(points).astype(config.dtype)
+    output = np.asarray(forward(params, grid, config.network))
+    return boundary_axis(points), output.reshape(points, points)
+
+
+def draw_output_map(ax, axis: np.ndarray, output: np.ndarray):
+    """The output as a heat map on a fixed scale, 0 (red, label 0) to 1 (blue, label 1), so maps of
+    different networks, or of one network as it learns, compare by colour. Returns the mesh."""
+    return ax.pcolormesh(axis, axis, output, cmap="RdBu", vmin=0, vmax=1, shading="auto")
+
+
+def draw_boundary(ax, axis: np.ndarray, output: np.ndarray):
+    """The 0.5 contour (the decision boundary) in black, or None where the output never crosses
+    0.5 (or is not finite) and there is no boundary to draw."""
+    finite = output[np.isfinite(output)]
+    if finite.size == 0 or not finite.min() < 0.5 < finite.max():
+        return None
+    return ax.contour(axis, axis, output, levels=[0.5], colors="black", linewidths=1.2)
+
+
+def draw_labelled_points(ax, x: np.ndarray, labels: np.ndarray, size: float = 26) -> None:
+    """The dataset's points, coloured by label and ringed in black so they show on the heat map."""
+    colours = LABEL_COLOURS[labels.ravel().astype(int)]
+    ax.scatter(x[:, 0], x[:, 1], c=colours, s=size, edgecolors="black", lw=0.6)
+
+
 def decision_boundary_figure(
     axis: np.ndarray, output: np.ndarray | None, x: np.ndarray, labels: np.ndarray, title: str
 ) -> Figure:
@@ -104,13 +152,9 @@ def decision_boundary_figure(
     if output is None:
         ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=ax.transAxes)
     else:
-        image = ax.pcolormesh(axis, axis, output, cmap="RdBu", vmin=0, vmax=1, shading="auto")
-        fig.colorbar(image, ax=ax, label="network output y")
-        if output.min() < 0.5 < output.max():
-            ax.contour(axis, axis, output, levels=[0.5], colors="black", linewidths=1.2)
-    ax.scatter(
-        x[:, 0], x[:, 1], c=LABEL_COLOURS[labels.ravel().astype(int)], s=26, edgecolors="black", lw=0.6
-    )
+        fig.colorbar(draw_output_map(ax, axis, output), ax=ax, label="network output y")
+        draw_boundary(ax, axis, output)
+    draw_labelled_points(ax, x, labels)
     ax.set(xlabel="x[0]", ylabel="x[1]", title=title)
     ax.set_aspect("equal")
     return fig

@@ -167,6 +167,9 @@ def build_parser() -> OneLineParser:
                         help="output folder (default runs/): a run replaces the files its last run "
                         "wrote there, all at once when it is done")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--animate", action="store_true",
+                        help="also write <dataset>_learning.gif, the shown seed's decision boundary as it "
+                        "learns, and its last frame <dataset>_learning.png (sgd only)")  # fmt: skip
     return parser
 
 
@@ -301,8 +304,11 @@ def train_dataset(
 ) -> dict:
     """Train every seed on ``dataset``, print its lines, save its figures in ``folder``; its
     metrics record."""
+    from twolayer_jax.animation import record_seed, recording_problem, save_learning_files
     from twolayer_jax.plots import comparison_figure, learning_curve_figure
 
+    if args.animate and (problem := recording_problem(config)):
+        raise UsageError(f"--animate: {problem}")
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(describe(dataset, config, args, hparams, seeds), flush=True)
     progress = checking_ctrl_c(start_progress(f"{dataset.name} ({len(seeds)} seeds)", progress_total(config)))
@@ -342,6 +348,9 @@ def train_dataset(
         np.asarray(result.loss), np.asarray(result.accuracy), f"{dataset.name}: {describe_seeds(seeds)}"
     )
     curve.savefig(folder / files["learning_curve"], dpi=110)
+    if args.animate:  # the shown seed again, alone, its params kept along the way
+        recording = record_seed(config, hparams, dataset, run.seed)
+        files |= save_learning_files(recording, config, dataset, f"{dataset.name}, seed {run.seed}", folder)
     return {
         "points": len(dataset.x),
         "representative_seed": run.seed,

@@ -44,6 +44,7 @@ from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
+from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
 from twolayer_jax.report.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
 from twolayer_jax.report.text import write_report
 from twolayer_jax.summary import representative_index
@@ -67,8 +68,6 @@ ACTIVATIONS = (
 CONV = {"hidden": (32, 32), "channels": 4, "kernel_size": 5}
 CONV_OPTIMIZERS = {name: OPTIMIZER_RATES[name] for name in ("sgd", "adam")}
 GRADCHECK_PROBLEMS = 2  # random problems per network: batch 1 and batch 7, non-square widths
-BOUNDARY_POINTS = 221  # grid points per axis of the decision-boundary heat maps
-BOUNDARY_MARGIN = 0.05
 LINEAR_NETWORK = Network("identity", "identity")  # the lab's network without activation functions
 
 
@@ -143,19 +142,6 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
             cells = [Cell(name, HParams(lr=lr))]
             experiments.append(Experiment("conv", name, dataset, config, cells, extras))
     return experiments
-
-
-def boundary_axis() -> np.ndarray:
-    """The heat maps' axis: the unit square and a margin, so points on its edge show whole."""
-    return np.linspace(-BOUNDARY_MARGIN, 1 + BOUNDARY_MARGIN, BOUNDARY_POINTS)
-
-
-def boundary_grid(params, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The network's output on a BOUNDARY_POINTS² grid over (a little more than) the unit square."""
-    axis = boundary_axis()
-    grid = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2).astype(config.dtype)
-    output = np.asarray(forward(params, grid, config.network))
-    return axis, output.reshape(BOUNDARY_POINTS, BOUNDARY_POINTS)
 
 
 def least_squares_fit(dataset: Dataset) -> tuple[np.ndarray, float]:

@@ -1,0 +1,357 @@
+"""Watch it learn: one run's decision boundary at log-spaced epochs, as an animated GIF.
+
+:func:`record_run` trains one run of a config from a key, as ``train_many`` trains each of its
+runs, and keeps its params at :func:`snapshot_epochs`: 0, 1, 2, 3, ... thinning out to the last
+epoch, log-spaced because a run changes most in its first epochs. :func:`save_learning_gif` draws
+each snapshot's output over the input plane beside the run's loss curve, a cursor marking the
+snapshot's epoch; :func:`save_learning_still` draws one of those frames as a PNG; and
+:func:`hidden_units_figure` shows what single hidden units compute at the start and at the end.
+
+The recording is one compiled program: a ``lax.scan`` over the intervals between snapshots, each a
+``fori_loop`` of one-epoch :func:`twolayer_jax.one_run.make_fit` steps, so the snapshots and the
+history come from the same arithmetic as a plain run (one epoch's fit starts its optimizer afresh,
+which continues a run exactly only for an optimizer without state: see :func:`recording_problem`).
+"""
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, StrMethodFormatter
+
+from twolayer_jax import validation
+from twolayer_jax.config import MAX_EPOCHS, OPTIMIZER_IMPLS, TrainConfig, check_train, require_dtype
+from twolayer_jax.data import Dataset
+from twolayer_jax.many_runs import seed_keys
+from twolayer_jax.model import Params, forward, forward_layers
+from twolayer_jax.network import Network
+from twolayer_jax.one_run import make_fit
+from twolayer_jax.optimizers import HParams
+from twolayer_jax.plots import (
+    boundary_axis,
+    boundary_inputs,
+    draw_boundary,
+    draw_labelled_points,
+    draw_output_map,
+)
+
+FRAMES = 48  # snapshots of a run: enough to watch the boundary move, few enough for a GIF of ~1 MB
+FRAME_POINTS = 121  # grid points per axis of a frame's heat map; a GIF at its size shows no more
+FRAMES_PER_SECOND = 8
+STILL_POINTS = 221  # the still is read closely in a report, so it gets the report's full grid
+UNIT_POINTS = 61  # grid points per axis of one hidden unit's small map
+UNITS_SHOWN = 16  # hidden units per layer in the hidden units' figure
+
+
+class Recording(NamedTuple):
+    """One run's snapshots and history. ``params`` has a leading snapshot axis: ``params[i]`` is
+    the params after ``epochs[i]`` updates. ``loss`` and ``accuracy`` are as in
+    :class:`twolayer_jax.one_run.TrainResult`: entry k belongs to the params after k updates,
+    k = 0..epochs."""
+
+    epochs: tuple[int, ...]
+    params: Params
+    loss: np.ndarray
+    accuracy: np.ndarray
+
+    def at(self, frame: int) -> Params:
+        """The params of snapshot ``frame``."""
+        return jax.tree.map(lambda leaf: leaf[frame], self.params)
+
+
+def snapshot_epochs(epochs: int, frames: int = FRAMES) -> tuple[int, ...]:
+    """About ``frames`` distinct epochs from 0 to ``epochs``, both included, log-spaced: every
+    epoch at first, then ever further apart (all of 0..epochs when that is no more than ``frames``).
+
+    Rounding a geometric sequence to whole epochs merges its first terms, so the sequence is
+    lengthened until ``frames`` distinct epochs remain."""
+    epochs = validation.whole_number("epochs", epochs, high=MAX_EPOCHS)
+    frames = validation.whole_number("frames", frames, low=2)
+    if epochs + 1 <= frames:
+        return tuple(range(epochs + 1))
+    terms = frames - 1
+    while True:
+        chosen = np.unique(np.rint(np.geomspace(1, epochs, terms)).astype(np.int64))
+        if len(chosen) + 1 >= frames:
+            return (0, *(int(epoch) for epoch in chosen))
+        terms += 1
+
+
+def recording_problem(config: TrainConfig) -> str | None:
+    """Why :func:`record_run` cannot record a run of ``config`` (None when it can). It trains one
+    ``make_fit`` epoch at a time, and each starts its optimizer afresh, so only an optimizer that
+    keeps no state between epochs (plain gradient descent) continues as one run would."""
+    optimizer = OPTIMIZER_IMPLS[config.optimizer_impl][config.optimizer](HParams())
+    shapes = {name: jax.ShapeDtypeStruct(shape, config.dtype) for name, shape in config.param_shapes.items()}
+    if jax.tree.leaves(jax.eval_shape(optimizer.init, shapes)):
+        return (
+            f"a recording needs an optimizer without state between epochs (sgd); {config.optimizer} keeps one"
+        )
+    return None
+
+
+def record_run(
+    config: TrainConfig, key: Array, hparams: HParams, x: Array, y: Array, frames: int = FRAMES
+) -> Recording:
+    """Train one run of ``config`` from ``key`` (the params ``config.architecture.init_params(key)``
+    draws, as ``train_many`` does for each run) on ``x`` (n, 2), ``y`` (n, 1), keeping its params at
+    the ``snapshot_epochs(config.epochs, frames)``. Pure: the same arguments give the same
+    recording. A ``ValueError`` says why when the config cannot be recorded
+    (:func:`recording_problem`)."""
+    check_train(config, key, hparams, x, y, None)
+    problem = recording_problem(config)
+    if problem:
+        raise ValueError(problem)
+    epochs = snapshot_epochs(config.epochs, frames)
+    params, loss, accuracy = record_snapshots(config, epochs, key, hparams, x, y)
+    return Recording(epochs, params, np.asarray(loss), np.asarray(accuracy))
+
+
+@partial(jax.jit, static_argnames=("config", "epochs"))
+def record_snapshots(
+    config: TrainConfig, epochs: tuple[int, ...], key: Array, hparams: HParams, x: Array, y: Array
+) -> tuple[Params, Array, Array]:
+    """The body of :func:`record_run`, one compiled program per (config, snapshot epochs, shapes):
+    the params at each of ``epochs`` (stacked), and the run's loss and accuracy histories."""
+    one_epoch = make_fit(dataclasses.replace(config, epochs=1))
+    dtype = require_dtype(config.dtype)
+
+    def train_epoch(epoch, carry):
+        params, loss, accuracy = carry
+        # A one-epoch fit's history starts with the loss of the params it started from, the entry
+        # the run's own history has at this epoch; its final forward pass is unused, so XLA drops it.
+        step = one_epoch(params, hparams, x, y)
+        return step.params, loss.at[epoch].set(step.loss[0]), accuracy.at[epoch].set(step.accuracy[0])
+
+    def train_interval(carry, interval):
+        carry = jax.lax.fori_loop(interval[0], interval[1], train_epoch, carry)
+        return carry, carry[0]
+
+    initial = config.architecture.init_params(key)
+    history = jnp.zeros(config.epochs + 1, dtype)
+    intervals = jnp.array(list(itertools.pairwise(epochs)))
+    (final, loss, accuracy), snapshots = jax.lax.scan(train_interval, (initial, history, history), intervals)
+    last = one_epoch(final, hparams, x, y)  # its first entry: the final params' loss and accuracy
+    loss, accuracy = loss.at[-1].set(last.loss[0]), accuracy.at[-1].set(last.accuracy[0])
+    stacked = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), initial, snapshots)
+    return stacked, loss, accuracy
+
+
+@partial(jax.jit, static_argnames=("network", "points"))
+def outputs_over_plane(params: Params, network: Network, points: int) -> Array:
+    """The output of each snapshot of ``params`` (a leading snapshot axis) on the heat maps' grid,
+    (snapshots, points, points), one snapshot at a time so the memory is one network's."""
+    grid = jnp.asarray(boundary_inputs(points), params["W1"].dtype)
+    return jax.lax.map(lambda one: forward(one, grid, network).reshape(points, points), params)
+
+
+def frame_index(recording: Recording, epoch: int | None) -> int:
+    """The last snapshot at or before ``epoch`` (the last snapshot when None)."""
+    if epoch is None:
+        return len(recording.epochs) - 1
+    epoch = validation.whole_number("epoch", epoch, low=0)
+    return int(np.searchsorted(recording.epochs, epoch, side="right")) - 1
+
+
+def frame_headline(recording: Recording, frame: int, title: str) -> str:
+    epoch, last = recording.epochs[frame], len(recording.loss) - 1
+    loss, accuracy = recording.loss[epoch], recording.accuracy[epoch]
+    progress = f"epoch {epoch:>{len(str(last))}} of {last}"
+    if not np.isfinite(loss):
+        return f"{title}\n{progress}: diverged"
+    return f"{title}\n{progress}: loss {loss:.5f}, accuracy {100 * accuracy:.2f}%"
+
+
+def draw_loss_curve(ax, loss: np.ndarray) -> None:
+    """The run's loss against epochs. The epoch axis is linear from 0 to 1 and logarithmic beyond
+    (symlog), so epoch 0 has a place and the early epochs, where the snapshots crowd, spread out."""
+    ax.plot(np.arange(len(loss)), loss, color="tab:blue", lw=1.4)
+    ax.set_xscale("symlog", linthresh=1, linscale=0.7)
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1.3 * (len(loss) - 1))  # room to the right, so the cursor shows at the last epoch
+    ax.set(xlabel="epoch", ylabel="loss", title="training loss (the dot: this frame's epoch)")
+    ax.grid(alpha=0.3, which="both")
+    # Plain numbers (1000, 0.01) instead of powers of ten: they read at a glance, and the powers'
+    # mathtext would be parsed again on every frame, most of a frame's drawing time.
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def learning_figure(
+    recording: Recording, outputs: np.ndarray, dataset: Dataset, title: str
+) -> tuple[Figure, Callable[[int], None]]:
+    """The animation's figure and ``show(frame)``, which sets it to snapshot ``frame``: left, the
+    network's output over the plane (``outputs``, (snapshots, P, P)) with its 0.5 contour and the
+    points; right, the loss curve with a cursor at the snapshot's epoch; above, epoch, loss and
+    accuracy. The colour scale and both axes are fixed, so only the network's change moves."""
+    axis = boundary_axis(outputs.shape[-1])
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
+    map_ax, loss_ax = fig.subplots(1, 2, width_ratios=(1, 1.1))
+    mesh = draw_output_map(map_ax, axis, outputs[0])
+    fig.colorbar(mesh, ax=map_ax, label="network output y (0.5: the boundary)")
+    draw_labelled_points(map_ax, dataset.x, dataset.y, size=36)
+    map_ax.set(xlabel="x[0]", ylabel="x[1]", title="network output over the input plane")
+    map_ax.set_aspect("equal")
+    diverged = map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
+                           bbox={"facecolor": "white", "alpha": 0.9})  # fmt: skip
+    draw_loss_curve(loss_ax, recording.loss)
+    cursor = loss_ax.axvline(0, color="black", lw=1, alpha=0.6)
+    (dot,) = loss_ax.plot([0], [recording.loss[0]], "o", color="black", ms=6, clip_on=False)
+    headline = fig.suptitle(frame_headline(recording, 0, title), family="monospace")
+    # The layout is settled once, on a full headline: re-solving it per frame would let the
+    # panels shift by a pixel as the numbers change, which shows as jitter in the GIF.
+    fig.draw_without_rendering()
+    fig.set_layout_engine(None)
+    boundary = None
+
+    def show(frame: int) -> None:
+        nonlocal boundary
+        epoch = recording.epochs[frame]
+        mesh.set_array(outputs[frame])
+        if boundary is not None:
+            boundary.remove()
+        boundary = draw_boundary(map_ax, axis, outputs[frame])
+        diverged.set_visible(not np.isfinite(recording.loss[epoch]))
+        cursor.set_xdata([epoch, epoch])
+        dot.set_data([epoch], [recording.loss[epoch]])
+        headline.set_text(frame_headline(recording, frame, title))
+
+    show(0)
+    return fig, show
+
+
+def save_learning_gif(
+    recording: Recording, config: TrainConfig, dataset: Dataset, title: str, path: Path, dpi: int = 72
+) -> Path:
+    """Every snapshot of ``recording`` as one frame of an animated GIF at ``path``, written by
+    matplotlib's Pillow writer; the last frame is held a little longer, since it is the result."""
+    outputs = np.asarray(outputs_over_plane(recording.params, config.network, FRAME_POINTS))
+    fig, show = learning_figure(recording, outputs, dataset, title)
+    hold = [len(recording.epochs) - 1] * FRAMES_PER_SECOND  # a second on the trained network
+    movie = FuncAnimation(fig, show, frames=[*range(len(recording.epochs)), *hold], repeat=False)
+    movie.save(path, writer=PillowWriter(fps=FRAMES_PER_SECOND), dpi=dpi)
+    return path
+
+
+def save_learning_still(
+    recording: Recording,
+    config: TrainConfig,
+    dataset: Dataset,
+    title: str,
+    path: Path,
+    epoch: int | None = None,
+    dpi: int = 110,
+) -> Path:
+    """One frame of the animation as a PNG at ``path``: the last snapshot at or before ``epoch``
+    (the end of the run when None), on the report's finer grid."""
+    still = only_frame(recording, frame_index(recording, epoch))
+    outputs = np.asarray(outputs_over_plane(still.params, config.network, STILL_POINTS))
+    fig, _ = learning_figure(still, outputs, dataset, title)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def only_frame(recording: Recording, frame: int) -> Recording:
+    """``recording`` cut to snapshot ``frame``, with the whole history still there for the curve."""
+    params = jax.tree.map(lambda leaf: leaf[frame : frame + 1], recording.params)
+    return recording._replace(epochs=(recording.epochs[frame],), params=params)
+
+
+def strongest_units(params: Params, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` units of each hidden layer whose outgoing weights are largest (the length of a
+    layer-1 unit's row of W2, a layer-2 unit's |W3| entry), strongest first: the units the next
+    layer listens to most."""
+    first = np.linalg.norm(np.asarray(params["W2"]), axis=1)
+    second = np.abs(np.asarray(params["W3"])[:, 0])
+    return np.argsort(-first, kind="stable")[:count], np.argsort(-second, kind="stable")[:count]
+
+
+def unit_scale(values: list[np.ndarray]) -> tuple[float, float]:
+    """One colour scale for every unit's map, so a colour means the same output in every panel and
+    at both epochs: a sigmoid's 0..1 when every finite value lies in it (or none is finite, as in a
+    diverged run), else the finite values' range."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    if finite.size == 0 or (finite.min() >= 0 and finite.max() <= 1):
+        return 0.0, 1.0
+    return float(finite.min()), float(finite.max())
+
+
+def hidden_units_figure(
+    recording: Recording, config: TrainConfig, dataset: Dataset, title: str, units: int = UNITS_SHOWN
+) -> Figure:
+    """Each shown hidden unit's output over the input plane, in four blocks of small maps: layer 1
+    (each unit a soft half-plane, σ of a line) and layer 2 (compositions of those), at the first
+    and the last snapshot. For a wide layer the ``units`` units with the largest outgoing weights
+    at the end are shown, the same units in both snapshots, ranked strongest first. Dense model
+    only: the convolution's layer 2 is channels of features, not units with a weight row each."""
+    if config.model != "dense":
+        raise ValueError("the hidden units' figure needs the dense model")
+    units = validation.whole_number("units", units)
+    first, last = recording.at(0), recording.at(len(recording.epochs) - 1)
+    shown = strongest_units(last, units)
+    grid = jnp.asarray(boundary_inputs(UNIT_POINTS), config.dtype)
+    maps = {}  # (layer, snapshot) → (points², units) outputs of the shown units
+    for when, params in (("first", first), ("last", last)):
+        cache = forward_layers(params, grid, config.network)
+        maps[1, when] = np.asarray(cache.z1)[:, shown[0]]
+        maps[2, when] = np.asarray(cache.z2)[:, shown[1]]
+    low, high = unit_scale(list(maps.values()))
+    axis = boundary_axis(UNIT_POINTS)
+    columns = math.ceil(math.sqrt(len(shown[0])))
+    fig = Figure(figsize=(12, 12.8), layout="constrained")
+    blocks = fig.subfigures(2, 2, hspace=0.03, wspace=0.03)
+    for (layer, when), values in maps.items():
+        block = blocks[layer - 1, 0 if when == "first" else 1]
+        epoch = recording.epochs[0 if when == "first" else -1]
+        units_of_layer = shown[layer - 1]
+        rows = math.ceil(len(units_of_layer) / columns)
+        axes = np.atleast_1d(block.subplots(rows, columns, sharex=True, sharey=True)).ravel()
+        for ax, column, unit in zip(axes, values.T, units_of_layer, strict=False):
+            image = ax.pcolormesh(
+                axis, axis, column.reshape(UNIT_POINTS, UNIT_POINTS), cmap="viridis", vmin=low, vmax=high
+            )
+            draw_labelled_points(ax, dataset.x, dataset.y, size=6)
+            ax.set_title(f"unit {unit}", fontsize="small")
+            ax.set(xticks=[], yticks=[], aspect="equal")
+        for ax in axes[len(units_of_layer) :]:
+            ax.set_axis_off()
+        block.suptitle(f"layer {layer} (z{layer}), epoch {epoch}")
+        block.colorbar(image, ax=axes.tolist(), shrink=0.6, label=f"unit output z{layer}")
+    (first_shown, second_shown), (h1, h2) = shown, config.hidden
+    fig.suptitle(
+        f"{title}\nlayer 1: the {len(first_shown)} of {h1} units with the largest outgoing weights "
+        f"(rows of W2) at the end\nlayer 2: the {len(second_shown)} of {h2} units with the largest |W3| "
+        "at the end; strongest first, the same units at both epochs"
+    )
+    return fig
+
+
+def record_seed(config: TrainConfig, hparams: HParams, dataset: Dataset, seed: int) -> Recording:
+    """Seed ``seed``'s run on ``dataset`` recorded: the same key, hence the same run, as that
+    seed's in a ``train_many`` batch (:func:`twolayer_jax.many_runs.seed_keys`)."""
+    return record_run(config, seed_keys(seed, 1)[0], hparams, dataset.x, dataset.y)
+
+
+def save_learning_files(
+    recording: Recording, config: TrainConfig, dataset: Dataset, title: str, folder: Path
+) -> dict[str, str]:
+    """``<dataset>_learning.gif`` (every snapshot) and ``<dataset>_learning.png`` (the last) in
+    ``folder``; their file names by key."""
+    files = {
+        "learning_animation": f"{dataset.name}_learning.gif",
+        "learning_still": f"{dataset.name}_learning.png",
+    }
+    save_learning_gif(recording, config, dataset, title, folder / files["learning_animation"])
+    save_learning_still(recording, config, dataset, title, folder / files["learning_still"])
+    return files
