@@ -293,7 +293,10 @@ def test_a_read_only_output_folder_is_refused_before_any_work(previous_run):
     assert stdout == "" and snapshot(out) == before and time.monotonic() - started < 60
 
 
-@pytest.mark.parametrize("after_seconds", [0.5, 3.0, 6.0])
+@pytest.mark.parametrize(
+    "after_seconds",
+    [pytest.param(0.5, marks=pytest.mark.slow), 3.0, pytest.param(6.0, marks=pytest.mark.slow)],
+)  # starting, training, and (on a slow machine) writing; the ends run in make test-slow
 def test_ctrl_c_at_any_moment_leaves_a_complete_output(previous_run, after_seconds):
     """Start-up, training, or writing: the folder holds the old run whole or the new run whole."""
     out, before = previous_run
