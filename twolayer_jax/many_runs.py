@@ -54,7 +54,7 @@ SEGMENT_SECONDS = 0.5
 # (multiply-adds per second, seconds per epoch beyond them) one device is assumed to reach: a
 # CPU core's rate is below what the engine reaches on one (benchmarks/README.md), and an
 # accelerator's fixed cost per epoch (a loop step's kernel launches) dominates small runs.
-SEGMENT_RATES = {"cpu": (5e9, 1e-5), "accelerator": (2e11, 1e-4)}
+SEGMENT_RATES = {"cpu": (1e10, 1e-5), "accelerator": (2e11, 1e-4)}
 # The conv model trains several times slower than the dense network of its widths (the figures
 # are in benchmarks/README.md).
 CONV_WORK = 4
