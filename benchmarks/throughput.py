@@ -28,7 +28,7 @@ from benchmarks.measure import (
     race,
 )
 from benchmarks.report import RESULTS_TITLE, TARGET_SEEDS, is_results_file, output_paths, write_results
-from twolayer_jax.cli import UsageError, writable_file
+from twolayer_jax.cli import UsageError, refuse, writable_file
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, load_dataset
 from twolayer_jax.devices import platform as device_platform
@@ -92,12 +92,10 @@ def check_outputs(args) -> None:
 
 def check_bounds(args, seeds: list[int], datasets: list) -> None:
     """Epochs the loop counts and the memory of the largest batch, before anything is measured."""
-    if epochs_problem(args.epochs):
-        raise UsageError(epochs_problem(args.epochs))
+    refuse([epochs_problem(args.epochs)])  # before a TrainConfig is made of them
     configs = [TrainConfig(epochs=args.epochs, hidden=HIDDEN, dtype=dtype) for dtype in args.dtypes]
     problems = [memory_problem(c, max(seeds), len(d.x)) for c in configs for d in datasets]
-    for problem in filter(None, problems):
-        raise UsageError(problem)
+    refuse(problems)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,12 @@ class UsageError(Exception):
     """A mistake in how the tool was called: reported in one line, exit code 2, no traceback."""
 
 
+def refuse(problems) -> None:
+    """The first of ``problems`` (each a one-line reason, or None for none) as a UsageError."""
+    for problem in filter(None, problems):
+        raise UsageError(problem)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument raises :class:`UsageError` instead of printing the usage."""
 
@@ -191,7 +197,7 @@ def write_files_atomically(contents: dict[Path, str | bytes]) -> None:
             ) as file:
                 staged[path] = Path(file.name)
                 file.write(content)
-            os.chmod(staged[path], 0o666 & ~current_umask())
+            os.chmod(staged[path], new_file_mode())
         with signals_held():
             for path, temporary in staged.items():
                 os.replace(temporary, path)
@@ -210,10 +216,11 @@ def write_atomically(path: Path, text: str) -> None:
     write_files_atomically({path: text})
 
 
-def current_umask() -> int:
+def new_file_mode() -> int:
+    """The mode a newly created file gets under the process's umask (a temporary file gets 0o600)."""
     mask = os.umask(0o022)  # reading the mask means setting it: put it straight back
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def names_listed(manifest: Path) -> set[str]:
@@ -324,7 +331,7 @@ class OutputFolder:
         target = self.path / name
         if target.is_dir() and not target.is_symlink():
             raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
-        os.chmod(staging / name, 0o666 & ~current_umask())
+        os.chmod(staging / name, new_file_mode())
         there = target.exists() or target.is_symlink()
         if there:
             os.replace(target, aside / name)

@@ -44,6 +44,7 @@ from twolayer_jax.cli import (
     output_path,
     positive_float,
     progress_bars,
+    refuse,
     run_cli,
 )
 from twolayer_jax.config import DTYPES, OPTIMIZER_IMPLS, TrainConfig
@@ -235,15 +236,13 @@ def check_numbers(args) -> None:
     """Seeds a key holds and epochs the loop counts, before any config is made of them."""
     problems = [seeds_problem(args.seed, args.seeds), seeds_problem(args.data_seed, 1, "--data-seed"),
                 epochs_problem(args.epochs)]  # fmt: skip
-    for problem in filter(None, problems):
-        raise UsageError(problem)
+    refuse(problems)
 
 
 def check_memory(args, config: TrainConfig, names: tuple[str, ...]) -> None:
     """The memory the runs of each dataset need, before any work."""
     problems = [memory_problem(config, args.seeds, points_of(name, args)) for name in names]
-    for problem in filter(None, problems):
-        raise UsageError(problem)
+    refuse(problems)
 
 
 def describe_lr(args, hparams: HParams) -> str:

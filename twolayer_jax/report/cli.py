@@ -23,11 +23,11 @@ from twolayer_jax.activations import ACTIVATIONS as ACTIVATION_REGISTRY
 from twolayer_jax.cli import (
     OneLineParser,
     OutputFolder,
-    UsageError,
     checking_ctrl_c,
     int_at_least,
     output_path,
     progress_bars,
+    refuse,
 )
 from twolayer_jax.config import DTYPES, TrainConfig
 from twolayer_jax.data import DATASET_NAMES, XOR_EASY, Dataset, load_dataset
@@ -473,8 +473,7 @@ def lr_config(settings: Settings) -> TrainConfig:
 
 def check_numbers(settings: Settings) -> None:
     """Seeds a key holds and epochs the loop counts, before any config is made of them."""
-    for problem in filter(None, [seeds_problem(0, settings.seeds, None), epochs_problem(settings.epochs)]):
-        raise UsageError(problem)
+    refuse([seeds_problem(0, settings.seeds, None), epochs_problem(settings.epochs)])
 
 
 def check_memory(experiments: list[Experiment]) -> None:
@@ -483,8 +482,7 @@ def check_memory(experiments: list[Experiment]) -> None:
     problems = [memory_problem(e.config, len(e.cells) * e.seeds, len(e.dataset.x)) for e in experiments]
     needed = sum(bytes_needed(e.config, len(e.cells) * e.seeds, len(e.dataset.x)) for e in experiments)
     problems.append(memory_problem_of(f"the report's {len(experiments)} grids", needed))
-    for problem in filter(None, problems):
-        raise UsageError(problem)
+    refuse(problems)
 
 
 def main(argv: list[str] | None = None) -> int:
