@@ -15,13 +15,14 @@ from twolayer_jax.network import Network
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.report.cli import least_squares_loss, main
 from twolayer_jax.report.study import Cell, run_grid
-from twolayer_jax.report.text import number, scientific
+from twolayer_jax.report.text import dataset_heading, number, scientific
 
-SECTIONS = ("## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
-            "### The network", "### Backpropagation", "## Results", "### linear", "### xor_easy",
-            "## Discussion", "### Learning rates", "### Hidden units", "### Without activation functions",
-            "## Extras", "### Other optimizers", "### Other activation functions",
-            "### A convolutional layer", "### Gradient check")  # fmt: skip
+SECTIONS = ("## Summary", "## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
+            "### The network", "### Backpropagation", "## Results", f"### {dataset_heading(data.LINEAR)}",
+            f"### {dataset_heading(data.XOR_EASY)}", "## Discussion", "### Learning rates", "### Hidden units",
+            "### Without activation functions", "## Extras", "### Other optimizers",
+            "### Other activation functions", "### A convolutional layer", "### Gradient check",
+            "## Conclusion", "## How this report was made")  # fmt: skip
 # a number: not part of a name (x1, float32) nor the tail of another number (0.10.2)
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]\d+)?")
 
@@ -41,7 +42,6 @@ def test_quick_writes_every_section_and_every_figure(quick_report):
     assert positions == sorted(positions), "sections out of the lab's order"
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert sorted(linked) == sorted(results["files"].values())
-    assert len(linked) == 14
     for file in linked:
         assert (out / file).read_bytes().startswith(b"\x89PNG"), file
     # the handout's printout of both datasets' representative runs
@@ -64,6 +64,7 @@ def numeric_leaves(tree) -> list[float]:
 def renderings(value: float) -> set[str]:
     """Every way the report writes a number: as is, as a percentage, in the handout's formats."""
     return {
+        repr(value),
         number(value),
         scientific(value),
         f"{100 * value:.2f}",

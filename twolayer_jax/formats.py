@@ -18,6 +18,11 @@ def training_line(epoch: int, loss: float, diverged_at: int | None) -> str:
     return f"epoch {epoch} loss : {float(loss)!r}"
 
 
+def default_print_every(epochs: int) -> int:
+    """Ten training lines a run, whatever its length (at least one epoch apart)."""
+    return max(1, epochs // 10)
+
+
 def training_lines(loss_history: np.ndarray, print_every: int, diverged_at: int | None) -> list[str]:
     """One line every ``print_every`` epochs; ``loss_history[k]`` is the loss after k updates."""
     epochs = range(print_every, len(loss_history), print_every)

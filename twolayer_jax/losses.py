@@ -6,8 +6,8 @@ finite, while the lab's MSE is a function of the output.
 
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
-import optax
 from jax import Array
 
 from twolayer_jax.registry import lookup
@@ -27,7 +27,8 @@ def bce(logits: Array, output: Array, target: Array) -> Array:
     finite even where σ(t) rounds to 0 or 1 (the output is then only used by the caller for
     accuracy). Needs a sigmoid output activation."""
     del output  # log σ(t) from σ(t) would lose everything once σ(t) rounds to 0 or 1
-    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, target))
+    # −y·log σ(t) − (1 − y)·log(1 − σ(t)) = softplus(t) − y·t, since log σ(t) = t − softplus(t)
+    return jnp.mean(jax.nn.softplus(logits) - target * logits)
 
 
 LOSSES: dict[str, Loss] = {

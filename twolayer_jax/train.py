@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     check_numbers(args)
     config = config_from_args(args)
     hparams = hparams_from_args(args)
-    args.print_every = args.print_every or max(1, args.epochs // 10)
+    args.print_every = args.print_every or formats.default_print_every(args.epochs)
     names = DATASET_NAMES if args.dataset == "both" else (args.dataset,)
     if args.dtype == "float64":  # before anything of JAX's sees the dtype, the memory check included
         jax.config.update("jax_enable_x64", True)

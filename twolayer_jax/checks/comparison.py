@@ -206,8 +206,7 @@ def checked_problems(count: int, seed: int, dtype: str) -> tuple[list[Problem], 
         random_problem(k, n, (h1, h1), dtype, conv_layer_shapes(h1, channels, width))
         for k, (n, h1, channels, width) in zip(keys[count:], conv, strict=True)
     ]
-    description = (
-        "dense (batch, h1xh2): " + ", ".join(f"{n}, {h1}x{h2}" for n, (h1, h2) in dense)
-        + "; conv (batch, h1, channels, kernel): " + ", ".join(", ".join(map(str, c)) for c in conv)
-    )  # fmt: skip
+    dense_text = [f"batch {n} with widths {h1} and {h2}" for n, (h1, h2) in dense]
+    conv_text = [f"batch {n} with h1 {h1}, {c} channels and kernel {k}" for n, h1, c, k in conv]
+    description = f"dense: {', '.join(dense_text)}; conv: {', '.join(conv_text)}"
     return dense_problems, conv_problems, description

@@ -9,6 +9,7 @@ override either setting.
 
 import dataclasses
 import json
+import math
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from twolayer_jax.footprint import (
     epochs_problem,
     memory_problem,
     memory_problem_of,
+    parameter_count,
     seeds_problem,
 )
 from twolayer_jax.many_runs import progress_total, select_run
@@ -66,7 +68,11 @@ ACTIVATIONS = (
 # a 1-D convolution over 32 first-layer features, not 100: its work grows with the signal it slides
 # over, and the report must stay inside its time (benchmarks/README.md times both)
 CONV = {"hidden": (32, 32), "channels": 4, "kernel_size": 5}
-CONV_OPTIMIZERS = {name: OPTIMIZER_RATES[name] for name in ("sgd", "adam")}
+CONV_OPTIMIZERS = ("sgd", "adam")  # each at its usual rate (OPTIMIZER_RATES)
+# The conv model against dense controls, each with every optimizer above: the lab's dense network,
+# and a dense network as narrow as the conv model's first layer, so neither the optimizer nor the
+# first layer's width decides the comparison.
+CONV_MODELS = (("conv", CONV["hidden"]), ("dense", LAB.hidden), ("dense", CONV["hidden"]))
 GRADCHECK_PROBLEMS = 2  # random problems per network: batch 1 and batch 7, non-square widths
 LINEAR_NETWORK = Network("identity", "identity")  # the lab's network without activation functions
 
@@ -137,11 +143,25 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
             experiments.append(
                 Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
             )
-        for name, lr in CONV_OPTIMIZERS.items():
-            config = dataclasses.replace(base, model="conv", optimizer=name, **CONV)
-            cells = [Cell(name, HParams(lr=lr))]
-            experiments.append(Experiment("conv", name, dataset, config, cells, extras))
+        for model, hidden in CONV_MODELS:
+            if (model, hidden) == ("dense", LAB.hidden):
+                continue  # the lab's network: trained by the learning-rate and optimizer grids
+            for name in CONV_OPTIMIZERS:
+                config = conv_comparison_config(base, model, hidden, name)
+                cells = [Cell(name, HParams(lr=OPTIMIZER_RATES[name]))]
+                key = conv_comparison_key(model, hidden, name)
+                experiments.append(Experiment("conv", key, dataset, config, cells, extras))
     return experiments
+
+
+def conv_comparison_config(base: TrainConfig, model: str, hidden: tuple[int, int], optimizer: str):
+    """One model of the conv comparison: the conv model, or a dense control of the given widths."""
+    conv = {"channels": CONV["channels"], "kernel_size": CONV["kernel_size"]} if model == "conv" else {}
+    return dataclasses.replace(base, model=model, hidden=hidden, optimizer=optimizer, **conv)
+
+
+def conv_comparison_key(model: str, hidden: tuple[int, int], optimizer: str) -> str:
+    return f"{model} {hidden[0]}x{hidden[1]} {optimizer}"
 
 
 def least_squares_fit(dataset: Dataset) -> tuple[np.ndarray, float]:
@@ -188,6 +208,7 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
         "outcome": dataclasses.asdict(grid.outcomes[cell]),
         "files": files,
         "predictions": None,
+        "printout": printout_record(np.asarray(result.loss)[shown], config.epochs),
     }
     predicted, output_grid = None, None
     if not run.diverged:
@@ -212,6 +233,22 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
         f"{dataset.name}: {seeds} seeds, {LAB.network.activation}, lr {LAB_LR:g}",
     ).savefig(out / files["learning_curve"], dpi=110)
     return record
+
+
+def printout_record(loss_history: np.ndarray, epochs: int) -> dict:
+    """The handout's training printout of one run: its loss every ``every`` epochs (None once
+    the run has diverged, since JSON holds no inf or NaN)."""
+    every = formats.default_print_every(epochs)
+    losses = [[k, float(loss_history[k])] for k in range(every, len(loss_history), every)]
+    return {"every": every, "losses": [[k, loss if np.isfinite(loss) else None] for k, loss in losses]}
+
+
+def device_phrase() -> str:
+    """The devices the grids ran on, in words: ``2 CPU devices``, ``1 NVIDIA H200``."""
+    count, kind = jax.device_count(), jax.devices()[0].device_kind
+    if platform() == "cpu":
+        return f"{count} CPU device{'s' if count > 1 else ''}"
+    return f"{count} × {kind}" if count > 1 else kind
 
 
 def checked_networks() -> list[tuple[str, Network]]:
@@ -297,6 +334,23 @@ def single_cell_histories(grids, reuse, label: str) -> dict[str, dict[str, np.nd
     return histories
 
 
+# each section's grids, as the progress lines and the report's timing name them
+SECTION_TITLES = {
+    "learning_rate": "learning rates",
+    "hidden_units": "hidden units",
+    "no_activation": "learning rates without activations",
+    "optimizers": "optimizer",
+    "activations": "activation",
+    "conv": "conv comparison",
+}
+
+
+def grid_title(experiment: Experiment) -> str:
+    """``learning rates on linear``, ``optimizer adam on xor_easy``."""
+    what = f"{SECTION_TITLES[experiment.section]} {experiment.label}".strip()
+    return f"{what} on {experiment.dataset.name}"
+
+
 def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple[dict, dict]:
     """Train every experiment: its grids by section and dataset, and the seconds each took."""
     grids: dict = {}
@@ -305,7 +359,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
         overall = start_progress("all experiments", len(experiments))
         for number, experiment in enumerate(experiments, start=1):
             name = experiment.dataset.name
-            title = f"{experiment.section} {experiment.label}".strip() + f" on {name}"
+            title = grid_title(experiment)
             cells, seeds = len(experiment.cells), experiment.seeds
             progress = checking_ctrl_c(start_progress(title, progress_total(experiment.config)))
             started = time.perf_counter()
@@ -320,7 +374,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
                 by_section.setdefault(name, {})[experiment.label] = grid
             else:
                 by_section[name] = grid
-            seconds[f"{experiment.section}/{experiment.label or '-'}/{name}"] = round(took, 2)
+            seconds[title] = round(took, 1)
     return grids, seconds
 
 
@@ -351,15 +405,15 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
         ax.legend(loc="upper right", fontsize="x-small")
     files = {"no_activation": save(fig, out, "no_activation.png")}
     xor = next(d for d in datasets if d.name == XOR_EASY)
-    stable = section[xor.name]
-    cell = next((i for i, o in enumerate(stable.outcomes) if o.diverged == 0), None)
+    grid = section[xor.name]
+    cell = best_stable_cell(grid.outcomes)
     output = None
     title = f"{xor.name} without activations: every rate diverged"
     if cell is not None:
         linear_net = TrainConfig(network=LINEAR_NETWORK)
-        _, output = boundary_grid(select_run(stable.results[cell].params, 0), linear_net)
+        _, output = boundary_grid(select_run(grid.results[cell].params, 0), linear_net)
         title = (
-            f"{xor.name} without activations (seed 0, lr {stable.cells[cell].label}):\n"
+            f"{xor.name} without activations (seed 0, lr {grid.cells[cell].label}):\n"
             f"output {output.min():.3f} to {output.max():.3f} everywhere"
         )
     boundary = decision_boundary_figure(boundary_axis(), output, xor.x, xor.y, title)
@@ -367,13 +421,44 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
     return files
 
 
+def best_stable_cell(outcomes: list[CellOutcome]) -> int | None:
+    """The cell no run of which diverged with the lowest median final loss: the rate the text
+    discusses and the figure shows."""
+    stable = [i for i, o in enumerate(outcomes) if o.diverged == 0]
+    return min(stable, key=lambda i: outcomes[i].median_final_loss) if stable else None
+
+
+def overshoots(grid: GridResult) -> list[int]:
+    """Per cell, the runs that did not diverge but whose loss rose above its starting value on
+    the way: they overshot and came back."""
+    counts = []
+    for result in grid.results:
+        loss = np.asarray(result.loss)
+        finite = np.isfinite(loss).all(axis=1)
+        counts.append(int(np.sum(finite & (np.max(loss, axis=1, initial=-np.inf) > loss[:, 0]))))
+    return counts
+
+
+def no_activation_record(grid: GridResult, dataset: Dataset) -> dict:
+    cell = best_stable_cell(grid.outcomes)
+    return {
+        "cells": [dataclasses.asdict(o) for o in grid.outcomes],
+        "overshot_and_recovered": overshoots(grid),
+        "shown_lr": None if cell is None else grid.cells[cell].label,
+    } | least_squares_record(dataset)
+
+
 def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> dict[str, str]:
     """The set-up's, discussion's and extras' figures; their file names by key."""
     from twolayer_jax.plots import curves_figure, sigmoid_figure, sweep_figure
+    from twolayer_jax.report.diagram import network_diagram
 
     seeds = results["settings"]["seeds"]
     lr_grids = grids["learning_rate"]
-    files = {"sigmoid": save(sigmoid_figure(), out, "sigmoid.png")}
+    files = {
+        "sigmoid": save(sigmoid_figure(), out, "sigmoid.png"),
+        "network": save(network_diagram(LAB.param_shapes), out, "network.png"),
+    }
     title = f"Plain gradient descent, sigmoid, {LAB.hidden[0]} hidden units: {seeds} seeds per rate"
     outcomes = {name: grid.outcomes for name, grid in lr_grids.items()}
     files["learning_rate"] = save(
@@ -393,20 +478,63 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     histories = single_cell_histories(grids["activations"], lr_grids, LAB.network.activation)
     title = f"Hidden activations (plain gradient descent, lr {LAB_LR:g})"
     files["activations"] = save(curves_figure(histories, title), out, "activations.png")
+    extras_seeds = results["settings"]["extras_seeds"]
     conv = {
-        name: {f"conv, {key}": np.asarray(grid.results[0].loss) for key, grid in by_label.items()}
-        for name, by_label in grids["conv"].items()
+        name: {
+            conv_comparison_label(model, hidden, optimizer): conv_comparison_cell(
+                grids, name, model, hidden, optimizer, extras_seeds
+            )[1]
+            for model, hidden in CONV_MODELS
+            for optimizer in CONV_OPTIMIZERS
+        }
+        for name in lr_grids
     }
-    for name in conv:
-        conv[name]["dense (the lab's), sgd"] = lab_cell(lr_grids[name], results["settings"]["extras_seeds"])[
-            1
-        ]
     title = (
         f"A convolutional layer 2 (over {CONV['hidden'][0]} features, {CONV['channels']} channels, kernel "
-        f"{CONV['kernel_size']}) and the lab's dense network"
+        f"{CONV['kernel_size']}) against dense networks"
     )
     files["conv"] = save(curves_figure(conv, title), out, "conv.png")
     return files
+
+
+def conv_comparison_label(model: str, hidden: tuple[int, int], optimizer: str) -> str:
+    return f"{model} {hidden[0]}–{hidden[1]}, {optimizer}"
+
+
+def conv_comparison_cell(
+    grids: dict, name: str, model: str, hidden: tuple[int, int], optimizer: str, seeds: int
+) -> tuple[CellOutcome, np.ndarray]:
+    """One model of the conv comparison on dataset ``name``: its outcome and its loss histories.
+    The lab's dense network comes from the grids that already trained it."""
+    if (model, hidden) != ("dense", LAB.hidden):
+        grid = grids["conv"][name][conv_comparison_key(model, hidden, optimizer)]
+    elif optimizer == "sgd":
+        return lab_cell(grids["learning_rate"][name], seeds)
+    else:
+        grid = grids["optimizers"][name][optimizer]
+    return grid.outcomes[0], np.asarray(grid.results[0].loss)
+
+
+def conv_comparison_records(grids: dict, settings: "Settings") -> dict[str, list[dict]]:
+    """Per dataset, every model of the conv comparison: what it is, its size and its outcome."""
+    base = lr_config(settings)
+    return {
+        name: [
+            {
+                "model": model,
+                "hidden": list(hidden),
+                "optimizer": optimizer,
+                "lr": OPTIMIZER_RATES[optimizer],
+                "parameters": parameter_count(conv_comparison_config(base, model, hidden, optimizer)),
+                "outcome": dataclasses.asdict(
+                    conv_comparison_cell(grids, name, model, hidden, optimizer, settings.extras_seeds)[0]
+                ),
+            }
+            for model, hidden in CONV_MODELS
+            for optimizer in CONV_OPTIMIZERS
+        ]
+        for name in grids["learning_rate"]
+    }
 
 
 def dataset_record(dataset: Dataset) -> dict:
@@ -422,16 +550,7 @@ def dataset_record(dataset: Dataset) -> dict:
 def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, out: Path) -> dict:
     """Every number the report quotes, keyed by section; main-result figures are drawn here."""
     lr_grids = grids["learning_rate"]
-    no_activation = {
-        d.name: {"cells": [dataclasses.asdict(o) for o in grids["no_activation"][d.name].outcomes]}
-        | least_squares_record(d)
-        for d in datasets
-    }
-    conv_outcomes = {
-        name: {key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()}
-        | {"dense": dataclasses.asdict(lab_cell(lr_grids[name], settings.extras_seeds)[0])}
-        for name, by_label in grids["conv"].items()
-    }
+    no_activation = {d.name: no_activation_record(grids["no_activation"][d.name], d) for d in datasets}
     return {
         "settings": dataclasses.asdict(settings)
         | {
@@ -441,6 +560,11 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
             "outputs": 1,
             "threshold": 0.5,
             "boundary_points": BOUNDARY_POINTS,
+            "shapes": {name: list(shape) for name, shape in LAB.param_shapes.items()},
+            "parameters": parameter_count(LAB),
+            "layer_parameters": [
+                math.prod(LAB.param_shapes[f"W{k}"]) + math.prod(LAB.param_shapes[f"b{k}"]) for k in (1, 2, 3)
+            ],
         },
         "datasets": {d.name: dataset_record(d) for d in datasets},
         "main": {d.name: main_result(d, lr_config(settings), lr_grids[d.name], out) for d in datasets},
@@ -459,16 +583,18 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
             "features": CONV["hidden"][0],
             "channels": CONV["channels"],
             "kernel_size": CONV["kernel_size"],
-            "rates": CONV_OPTIMIZERS,
-            "outcomes": conv_outcomes,
+            "models": conv_comparison_records(grids, settings),
         },
     }
 
 
 def lr_config(settings: Settings) -> TrainConfig:
-    """The lab's network, trained on the hand-written gradients of ``manual/`` (the same numbers as
-    ``jax.grad``'s to rounding, tested, and faster to run)."""
-    return dataclasses.replace(LAB, epochs=settings.epochs, dtype=settings.dtype, grad="manual")
+    """The lab's network, trained on the hand-written gradients and optimizers of ``manual/``
+    (the same numbers as ``jax.grad``'s and optax's to rounding, both tested): the report's runs
+    use JAX as their array library and compiler, never its differentiation or optax's updates."""
+    return dataclasses.replace(
+        LAB, epochs=settings.epochs, dtype=settings.dtype, grad="manual", optimizer_impl="manual"
+    )
 
 
 def check_numbers(settings: Settings) -> None:
@@ -500,9 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     experiments = plan(settings, datasets)
     check_memory(experiments)
     out = OutputFolder(args.out, "report").check()
-    devices = f"{jax.device_count()} {platform()} device(s)"
     print(f"report: {len(experiments)} grids, {settings.seeds} seeds per setting, {settings.epochs} epochs, "
-          f"{settings.dtype}, on {devices}", file=sys.stderr)  # fmt: skip
+          f"{settings.dtype}, on {device_phrase()}", file=sys.stderr)  # fmt: skip
     with out.staged() as folder:
         results = write_everything(experiments, datasets, settings, folder, args, argv, started)
     print(f"wrote {args.out}/REPORT.md, results.json and {len(results['files'])} figures "
@@ -516,13 +641,13 @@ def write_everything(experiments, datasets, settings, folder: Path, args, argv, 
     results = collect_results(grids, datasets, settings, folder)
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()
-    seconds["gradient_check"] = round(time.perf_counter() - checked, 2)
+    seconds["gradient check"] = round(time.perf_counter() - checked, 1)
     main_files = {f"main_{name}_{key}": file for name, record in results["main"].items()
                   for key, file in record["files"].items()}  # fmt: skip
     results["files"] = figures(grids, datasets, results, folder) | main_files
     results["run"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
+        "device": device_phrase(),
         "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
         "seconds": seconds,
         "total_seconds": round(time.perf_counter() - started, 1),

@@ -39,8 +39,8 @@ class CellOutcome:
     seeds: int
     at_100: int  # runs that end at 100 % accuracy
     fraction_at_100: float
-    median_epochs_to_100: float | None  # from when it stays at 100 %, over the runs ending there
-    quartiles_epochs_to_100: tuple[float, float] | None
+    median_epochs_to_100: int | None  # from when it stays at 100 %, over the runs ending there
+    quartiles_epochs_to_100: tuple[int, int] | None
     diverged: int
     first_divergence: int | None  # the earliest epoch any run diverged at
     median_final_loss: float | None  # over runs that did not diverge
@@ -49,6 +49,14 @@ class CellOutcome:
 
 def median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
+
+
+def epoch_quantiles(epochs: list[int], qs: tuple[float, ...]) -> tuple[int, ...] | None:
+    """Quantiles of epoch counts, each one of the counts (the empirical distribution's inverse),
+    so a median of 32 runs is an epoch some run took, never a fraction half-way between two."""
+    if not epochs:
+        return None
+    return tuple(int(q) for q in np.quantile(epochs, qs, method="inverted_cdf"))
 
 
 def cell_outcome(label: str, runs: list[RunSummary]) -> CellOutcome:
@@ -61,10 +69,8 @@ def cell_outcome(label: str, runs: list[RunSummary]) -> CellOutcome:
         seeds=len(runs),
         at_100=at_100,
         fraction_at_100=at_100 / len(runs),
-        median_epochs_to_100=median(reached),
-        quartiles_epochs_to_100=tuple(float(q) for q in np.quantile(reached, (0.25, 0.75)))
-        if reached
-        else None,
+        median_epochs_to_100=(epoch_quantiles(reached, (0.5,)) or (None,))[0],
+        quartiles_epochs_to_100=epoch_quantiles(reached, (0.25, 0.75)),
         diverged=len(diverged),
         first_divergence=min(diverged) if diverged else None,
         median_final_loss=median([r.final_loss for r in finite]),

@@ -1,0 +1,112 @@
+"""The report's prose helpers, on made-up results: lists and verbs agree, epochs are whole, rounding
+noise is not printed as data, headings are words, and the figures say what the shapes say."""
+
+import dataclasses
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+
+from twolayer_jax import data
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.model import layer_shapes
+from twolayer_jax.report import text
+from twolayer_jax.report.cli import Experiment, grid_title, printout_record
+from twolayer_jax.report.diagram import network_diagram
+from twolayer_jax.report.study import Cell, epoch_quantiles
+
+matplotlib.use("Agg")
+
+
+def outcome(label: str, at_100: int, seeds: int = 4, epochs: int | None = 100) -> dict:
+    return {
+        "label": label,
+        "seeds": seeds,
+        "at_100": at_100,
+        "median_epochs_to_100": epochs if at_100 else None,
+        "quartiles_epochs_to_100": (epochs, epochs) if at_100 else None,
+        "diverged": 0,
+        "first_divergence": None,
+        "median_final_loss": 0.01,
+        "median_final_accuracy": 1.0 if at_100 == seeds else 0.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [([], "none"), (["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c")],
+)
+def test_a_list_reads_as_english(items, expected):
+    assert text.listing(items) == expected
+
+
+def test_the_verb_agrees_with_how_many_settings_bring_every_seed():
+    both = {"adam": outcome("adam", 4, epochs=50), "adamw": outcome("adamw", 4)}
+    two = {"d": both | {"sgd": outcome("sgd", 0)}}
+    assert "adam and adamw bring every seed" in text.fastest_sentence(two)
+    one = {"d": {"adam": outcome("adam", 4), "sgd": outcome("sgd", 1)}}
+    assert "adam brings every seed" in text.fastest_sentence(one)
+    every = {"d": {"adam": outcome("adam", 4), "sgd": outcome("sgd", 4)}}
+    assert "every setting brings every seed" in text.fastest_sentence(every)
+
+
+def test_a_partial_cell_is_counted_with_the_right_verb():
+    sentences = " ".join(text.sweep_sentences([outcome("1", 1), outcome("2", 3)], "width", 100))
+    assert "1 of 4 seeds ends there" in sentences and "3 of 4 seeds end there" in sentences
+
+
+def test_rates_that_agree_on_every_dataset_are_said_once():
+    assert text.rates_where({"linear": "10", "xor_easy": "10"}, 2) == "lr 10 on both datasets"
+    assert text.rates_where({"linear": "10", "xor_easy": "3"}, 2) == "lr 10 on linear and lr 3 on xor_easy"
+    assert text.rates_where({"linear": "10"}, 2) == "lr 10 on linear"
+
+
+def test_a_slope_that_is_rounding_noise_is_not_printed_as_data():
+    assert text.slope_phrase(5.3e-16) == "zero (to rounding)"
+    assert text.slope_phrase(1.513) == "1.513"
+
+
+def test_epoch_statistics_are_epochs_some_run_took():
+    epochs = [10, 11, 20, 31]  # an even count: numpy's median would be 15.5
+    median, low, high = epoch_quantiles(epochs, (0.5, 0.25, 0.75))
+    assert median in epochs and low in epochs and high in epochs
+    assert all(isinstance(value, int) for value in (median, low, high))
+    assert epoch_quantiles([], (0.5,)) is None
+
+
+def test_headings_are_words_not_code_identifiers():
+    for name in data.DATASET_NAMES:
+        heading = text.dataset_heading(name)
+        assert not re.fullmatch(r"`?[a-z_]+`?", heading), heading
+        assert f"`{name}`" in heading
+
+
+def test_a_grid_is_named_in_words():
+    dataset = data.xor_easy()
+    experiment = Experiment("learning_rate", "", dataset, TrainConfig(), [Cell("1")], 2)
+    assert grid_title(experiment) == "learning rates on xor_easy"
+    optimizer = dataclasses.replace(experiment, section="optimizers", label="adam")
+    assert grid_title(optimizer) == "optimizer adam on xor_easy"
+
+
+def test_the_printout_has_the_handouts_epochs_and_no_number_for_a_diverged_loss():
+    history = np.array([0.3, 0.2, 0.1, 0.05, np.inf, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan])
+    record = printout_record(history, 10)
+    assert record["every"] == 1
+    assert [epoch for epoch, _ in record["losses"]] == list(range(1, 11))
+    assert record["losses"][2] == [3, pytest.approx(0.05)]
+    assert all(loss is None for _, loss in record["losses"][3:])
+
+
+@pytest.mark.parametrize("hidden", [(100, 100), (3, 7)])
+def test_the_network_diagram_counts_what_the_shapes_hold(hidden):
+    shapes = layer_shapes(hidden)
+    figure = network_diagram(shapes)
+    strings = [t.get_text() for t in figure.axes[0].texts] + [figure.axes[0].get_title()]
+    total = sum(int(np.prod(shape)) for shape in shapes.values())
+    assert strings[-1].replace(" ", "").endswith(f"{total}parameters")
+    assert f"2 → {hidden[0]} → {hidden[1]} → 1" in strings[-1]
+    layer_2 = hidden[0] * hidden[1] + hidden[1]
+    assert any(f"W2: {hidden[0]} × {hidden[1]}" in s and s.replace(" ", "").endswith(f"{layer_2}parameters")
+               for s in strings)  # fmt: skip
