@@ -27,8 +27,9 @@ def bce(logits: Array, output: Array, target: Array) -> Array:
     finite even where σ(t) rounds to 0 or 1 (the output is then only used by the caller for
     accuracy). Needs a sigmoid output activation."""
     del output  # log σ(t) from σ(t) would lose everything once σ(t) rounds to 0 or 1
-    # −y·log σ(t) − (1 − y)·log(1 − σ(t)) = softplus(t) − y·t, since log σ(t) = t − softplus(t)
-    return jnp.mean(jax.nn.softplus(logits) - target * logits)
+    # 1 − σ(t) = σ(−t); log σ is computed from t directly, so its gradient, −y·σ(−t) + (1 − y)·σ(t),
+    # never forms 1 − σ(t) by subtraction (softplus(t) − y·t, equal in value, would: σ(t) − y)
+    return -jnp.mean(target * jax.nn.log_sigmoid(logits) + (1 - target) * jax.nn.log_sigmoid(-logits))
 
 
 LOSSES: dict[str, Loss] = {
