@@ -41,7 +41,7 @@ def test_quick_writes_every_section_and_every_figure(quick_report):
     assert positions == sorted(positions), "sections out of the lab's order"
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert sorted(linked) == sorted(results["files"].values())
-    assert len(linked) == 14
+    assert len(linked) == 15
     for file in linked:
         assert (out / file).read_bytes().startswith(b"\x89PNG"), file
     # the handout's printout of both datasets' representative runs
@@ -67,6 +67,7 @@ def renderings(value: float) -> set[str]:
         number(value),
         scientific(value),
         f"{100 * value:.2f}",
+        f"{100 * value:.0f}",  # a percentage in whole percent: the ends of an interval
         f"{value:.5f}",
         f"{value:.1f}",
         f"{value:g}",
