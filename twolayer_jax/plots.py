@@ -233,7 +233,7 @@ def draw_shares(ax, values: list[float], outcomes: dict[str, list], log_base: fl
         low, high = np.array([c.at_100_interval for c in cells]).T
         yerr = 100 * np.array([share - low, high - share])
         ax.errorbar(xs, 100 * share, yerr=yerr, marker=marker, capsize=3, label=name)
-    ax.set_ylabel("seeds ending at 100 % accuracy (%),\n95 % Wilson interval")
+    ax.set_ylabel("seeds ending at 100 % accuracy (%)\nbars: Wilson interval")
     ax.set_ylim(-3, 103)
 
 

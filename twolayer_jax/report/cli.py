@@ -394,8 +394,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
         out,
         "learning_rate.png",
     )
-    histories = loss_histories(lr_grids)
-    title = f"Plain gradient descent, sigmoid, {LAB.hidden[0]} hidden units: {seeds} seeds per rate"
+    histories = loss_histories(lr_grids)  # under the same title as the sweep's
     files["learning_rate_curves"] = save(curves_figure(histories, title), out, "learning_rate_curves.png")
     title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width (one padded program)"
     outcomes = {name: grid.outcomes for name, grid in grids["hidden_units"].items()}

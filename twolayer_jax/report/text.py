@@ -62,7 +62,7 @@ def outcome_row(setting: str, outcome: dict) -> str:
 
 def outcome_table(setting: str, rows: list[tuple[str, dict]]) -> list[str]:
     return [
-        f"| {setting} | seeds ending at 100 % (interval) | epochs until it stays at 100 %: median (IQR) | diverged | median final loss "
+        f"| {setting} | seeds ending at 100 % (Wilson interval) | epochs until it stays at 100 %: median (IQR) | diverged | median final loss "
         "| median final accuracy |",
         "|---|---|---|---|---|---|",
         *(outcome_row(label, outcome) for label, outcome in rows),
@@ -191,7 +191,9 @@ def interval_sentence(results: dict) -> str:
     """What the interval beside each count of seeds at 100 % is, said once."""
     s = results["settings"]
     seeds = s["seeds"]
-    every = [c for c in results["learning_rate"].values() for c in c if c["at_100"] == c["seeds"] == seeds]
+    every = [
+        c for cells in results["learning_rate"].values() for c in cells if c["at_100"] == c["seeds"] == seeds
+    ]
     example = (
         f" (so even {seeds} of {seeds} only shows that the share is at least {whole_percent(every[0]['at_100_interval'][0])} %)"
         if every
