@@ -21,7 +21,8 @@ from twolayer_jax.checks import check
 from twolayer_jax.cli import OutputError, OutputFolder, RememberedCtrlC, remembering_ctrl_c, run_cli
 from twolayer_jax.plots import sweep_figure
 from twolayer_jax.report import cli as report_cli
-from twolayer_jax.report.study import CellOutcome
+from twolayer_jax.report.study import cell_outcome
+from twolayer_jax.summary import RunSummary
 
 SMALL_RUN = ("--dataset", "xor_easy", "--epochs", "30", "--no-progress")
 
@@ -360,8 +361,13 @@ def test_the_checker_refuses_an_unwritable_report_before_grading(capsys, tmp_pat
 
 
 def test_a_sweep_figure_with_nothing_at_100_percent_draws_without_warnings():
-    nothing = CellOutcome("1", 2, 0, 0.0, None, None, 0, None, 0.25, 0.5)
+    stuck = [RunSummary(s, 0.25, 0.5, None, None) for s in range(2)]
+    diverged = [RunSummary(s, None, None, None, 3) for s in range(2)]
+    outcomes = [cell_outcome("0.1", stuck), cell_outcome("1", diverged)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fig = sweep_figure([0.1, 1.0], {"xor_easy": [nothing, nothing]}, "learning rate", "t", 10)
+        fig = sweep_figure(
+            [0.1, 1.0], {"xor_easy": outcomes}, {"xor_easy": [stuck, diverged]}, "learning rate", "t", 10
+        )
+        fig.canvas.draw()
     assert "no seed reached 100 %" in [text.get_text() for text in fig.axes[1].texts]

@@ -19,8 +19,8 @@ from twolayer_jax.report.text import dataset_heading, number, scientific
 
 SECTIONS = ("## Summary", "## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
             "### The network", "### Backpropagation", "## Results", f"### {dataset_heading(data.LINEAR)}",
-            f"### {dataset_heading(data.XOR_EASY)}", "## Discussion", "### Learning rates", "### Hidden units",
-            "### Without activation functions", "## Extras", "### Other optimizers",
+            f"### {dataset_heading(data.XOR_EASY)}", "## Discussion", "### Learning rates",
+            "### Hidden units", "### Without activation functions", "## Extras", "### Other optimizers",
             "### Other activation functions", "### A convolutional layer", "### Gradient check",
             "## Conclusion", "## How this report was made")  # fmt: skip
 # a number: not part of a name (x1, float32) nor the tail of another number (0.10.2)
@@ -68,6 +68,7 @@ def renderings(value: float) -> set[str]:
         number(value),
         scientific(value),
         f"{100 * value:.2f}",
+        f"{100 * value:.0f}",  # a percentage in whole percent: the ends of an interval
         f"{value:.5f}",
         f"{value:.1f}",
         f"{value:g}",

@@ -14,7 +14,7 @@ from twolayer_jax.model import layer_shapes
 from twolayer_jax.report import text
 from twolayer_jax.report.cli import Experiment, grid_title, printout_record
 from twolayer_jax.report.diagram import network_diagram
-from twolayer_jax.report.study import Cell, epoch_quantiles
+from twolayer_jax.report.study import Cell, epoch_quantiles, wilson_interval
 
 matplotlib.use("Agg")
 
@@ -24,6 +24,7 @@ def outcome(label: str, at_100: int, seeds: int = 4, epochs: int | None = 100) -
         "label": label,
         "seeds": seeds,
         "at_100": at_100,
+        "at_100_interval": wilson_interval(at_100, seeds),
         "median_epochs_to_100": epochs if at_100 else None,
         "quartiles_epochs_to_100": (epochs, epochs) if at_100 else None,
         "diverged": 0,

@@ -1,10 +1,13 @@
 """The lab's figures, drawn with matplotlib's object API (no pyplot state, no backend choice here:
 the CLIs and the tests select Agg), and the grid of network outputs the heat maps are drawn from."""
 
+import itertools
+import math
 import warnings
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from twolayer_jax.config import TrainConfig
 from twolayer_jax.model import Params, forward
@@ -42,21 +45,40 @@ def comparison_figure(
     return fig
 
 
-def quantiles(history: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Per-epoch quantiles over runs, ignoring diverged (non-finite) entries."""
+CURVE_BINS = 240  # bins of a learning curve's log epoch axis: about one per pixel of a panel
+
+
+def epoch_bins(columns: int, bins: int = CURVE_BINS) -> np.ndarray:
+    """Edges of at most ``bins`` bins covering epochs 0..columns−1, equal in width on a log axis
+    of epoch + 1: the early epochs one to a bin, the late ones many. ``edges[i]`` to
+    ``edges[i + 1]`` (exclusive) is bin i; the first edge is 0 and the last ``columns``."""
+    return np.unique(np.round(np.geomspace(1, columns + 1, bins + 1)).astype(int) - 1)
+
+
+def quantiles(
+    history: np.ndarray, qs: tuple[float, ...], bins: int = CURVE_BINS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of a (runs, epochs + 1) history, pooled over the runs and the epochs of each bin
+    of :func:`epoch_bins`, ignoring diverged (non-finite) entries: (each bin's middle epoch, an
+    array (len(qs), bins)). Per-epoch quantiles of runs that flip between two values from one
+    epoch to the next (an accuracy at 20 or 21 of 21 points, a loss at a rate that overshoots)
+    fill the space between the values with ink; pooled per bin they draw as a line and a band."""
     finite = np.where(np.isfinite(history), history, np.nan)
+    edges = epoch_bins(history.shape[1], bins)
+    middles = (edges[:-1] + edges[1:] - 1) / 2
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # epochs where every run diverged
-        return np.nanquantile(finite, qs, axis=0)
+        warnings.simplefilter("ignore", RuntimeWarning)  # bins where every run diverged
+        pooled = [np.nanquantile(finite[:, a:b], qs) for a, b in itertools.pairwise(edges)]
+    return middles, np.array(pooled).T
 
 
 def draw_history(ax, history: np.ndarray, colour: str) -> None:
-    """One line for one run; for several, the median with the interquartile and min–max bands."""
-    epochs = np.arange(history.shape[1])
+    """One line for one run; for several, the median with the interquartile and min–max bands
+    (over runs and the epochs of a bin of the log epoch axis: :func:`quantiles`)."""
     if history.shape[0] == 1:
-        ax.plot(epochs, history[0], color=colour)
+        ax.plot(np.arange(history.shape[1]), history[0], color=colour)
         return
-    low, q1, median, q3, high = quantiles(history, (0.0, 0.25, 0.5, 0.75, 1.0))
+    epochs, (low, q1, median, q3, high) = quantiles(history, (0.0, 0.25, 0.5, 0.75, 1.0))
     ax.fill_between(epochs, low, high, color=colour, alpha=0.12, lw=0, label="min–max")
     ax.fill_between(epochs, q1, q3, color=colour, alpha=0.3, lw=0, label="interquartile range")
     ax.plot(epochs, median, color=colour, label=f"median of {history.shape[0]} seeds")
@@ -64,7 +86,8 @@ def draw_history(ax, history: np.ndarray, colour: str) -> None:
 
 
 def learning_curve_figure(loss: np.ndarray, accuracy: np.ndarray, title: str) -> Figure:
-    """Loss (log scale) and accuracy against epochs; ``loss``/``accuracy`` are (runs, epochs+1)."""
+    """Loss (log scale) and accuracy against epochs (log scale: :func:`set_epoch_axis`);
+    ``loss``/``accuracy`` are (runs, epochs+1)."""
     accuracy = np.where(np.isfinite(loss), accuracy, np.nan)  # a diverged net has no accuracy
     fig = Figure(figsize=(10, 4), layout="constrained")
     loss_ax, accuracy_ax = fig.subplots(1, 2, sharex=True)
@@ -75,7 +98,7 @@ def learning_curve_figure(loss: np.ndarray, accuracy: np.ndarray, title: str) ->
     accuracy_ax.set_ylabel("accuracy (%)")
     accuracy_ax.set_ylim(0, 102)
     for ax in (loss_ax, accuracy_ax):
-        ax.set_xlabel("epoch")
+        set_epoch_axis(ax, loss.shape[1] - 1)
         ax.grid(alpha=0.3)
     diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
     fig.suptitle(title + (f" ({diverged} diverged, left out)" if diverged else ""))
@@ -160,38 +183,179 @@ def decision_boundary_figure(
     return fig
 
 
-def sweep_figure(
-    values: list[float], outcomes: dict[str, list], xlabel: str, title: str, log_base: float
-) -> Figure:
-    """Two panels against a swept value, one line per dataset: the share of seeds that end at
-    100 % accuracy, and the median epochs to 100 % (with the interquartile range as error bars)
-    over the seeds that get there. ``outcomes`` maps a dataset to its cells' CellOutcomes."""
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    share_ax, epochs_ax = fig.subplots(1, 2, sharex=True)
+LOG_MARGIN = 1.08  # room beyond the data on a log axis, so no mark sits on the frame
+
+
+def nice_log_limits(low: float, high: float) -> tuple[float, float]:
+    """The 1–2–5 ladder's steps just at or outside [low, high] (both positive), never equal."""
+    steps = [m * 10.0**e for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 2)
+             for m in (1, 2, 5)]  # fmt: skip
+    bottom = max(v for v in steps if v <= low * (1 + 1e-9))
+    top = min(v for v in steps if v >= high * (1 - 1e-9))
+    return bottom, top if top > bottom else steps[steps.index(bottom) + 1]
+
+
+def label_log_axis(ax, low: float, high: float) -> None:
+    """A log y axis from ``low`` to ``high`` (positive data limits) with at least two labelled
+    ticks: across two decades or more the decades are labelled; across less, where matplotlib
+    would label one tick or none, every 1, 2 and 5 is, written plainly (500, not 5×10²)."""
+    bottom, top = nice_log_limits(low / LOG_MARGIN, high * LOG_MARGIN)
+    ax.set_ylim(bottom, top)
+    if math.log10(top / bottom) < 2:
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
+
+
+def set_swept_axis(ax, values: list[float], xlabel: str, log_base: float) -> None:
+    """The swept value on a log axis with a tick, labelled with the value, at every cell."""
+    ax.set_xscale("log", base=log_base)
+    ax.set_xticks(values, [f"{v:g}" for v in values])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(values[0] / log_base**0.3, values[-1] * log_base**0.3)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3)
+
+
+def spread(count: int, width: float) -> np.ndarray:
+    """``count`` offsets evenly across (−width/2, width/2): where side-by-side marks go."""
+    return ((np.arange(count) + 0.5) / max(count, 1) - 0.5) * width
+
+
+def draw_shares(ax, values: list[float], outcomes: dict[str, list], log_base: float) -> None:
+    """Each dataset's share of seeds at 100 %, with its Wilson interval as an error bar; the
+    datasets side by side at each value, so their bars do not hide each other."""
+    for (name, cells), marker, shift in zip(
+        outcomes.items(), "os^", spread(len(outcomes), 0.12), strict=False
+    ):
+        xs = np.asarray(values) * log_base**shift
+        share = np.array([c.fraction_at_100 for c in cells])
+        low, high = np.array([c.at_100_interval for c in cells]).T
+        yerr = 100 * np.array([share - low, high - share])
+        ax.errorbar(xs, 100 * share, yerr=yerr, marker=marker, capsize=3, label=name)
+    ax.set_ylabel("seeds ending at 100 % accuracy (%)\nbars: Wilson interval")
+    ax.set_ylim(-3, 103)
+
+
+def draw_epochs(ax, values: list[float], outcomes: dict[str, list]) -> None:
+    """Each dataset's median epochs to 100 % with the interquartile range, over the seeds that
+    get there; the panel says so when none does."""
+    extent = []
     for (name, cells), marker in zip(outcomes.items(), "os^", strict=False):
-        share_ax.plot(values, [100 * c.fraction_at_100 for c in cells], marker=marker, label=name)
         reached = [(v, c) for v, c in zip(values, cells, strict=True) if c.median_epochs_to_100 is not None]
         if reached:
             xs = [v for v, _ in reached]
             mid = np.array([c.median_epochs_to_100 for _, c in reached])
-            spread = np.array([c.quartiles_epochs_to_100 for _, c in reached]).T
-            epochs_ax.errorbar(xs, mid, yerr=np.abs(spread - mid), marker=marker, capsize=3, label=name)
-    share_ax.set_ylabel("seeds ending at 100 % accuracy (%)")
-    share_ax.set_ylim(-3, 103)
-    epochs_ax.set_ylabel("epochs until it stays at 100 % (median, IQR)")
-    epochs_ax.set_yscale("log")
-    for ax in (share_ax, epochs_ax):
-        ax.set_xscale("log", base=log_base)
-        ax.set_xticks(values, [f"{v:g}" for v in values])
-        ax.minorticks_off()
-        ax.set_xlabel(xlabel)
-        ax.grid(alpha=0.3, which="both")
-        if ax.get_legend_handles_labels()[1]:
-            ax.legend(loc="best", fontsize="small")
-        else:  # no dataset has a point to show here
-            ax.text(0.5, 0.5, "no seed reached 100 %", transform=ax.transAxes, ha="center", va="center")
+            quartiles = np.array([c.quartiles_epochs_to_100 for _, c in reached]).T
+            ax.errorbar(xs, mid, yerr=np.abs(quartiles - mid), marker=marker, capsize=3, label=name)
+            extent += [q for q in quartiles.ravel() if q > 0]
+    ax.set_ylabel("epochs until it stays at 100 %\n(median and IQR of the seeds that do)")
+    ax.set_yscale("log")
+    if extent:
+        label_log_axis(ax, min(extent), max(extent))
+        ax.legend(loc="best", fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no seed reached 100 %", transform=ax.transAxes, ha="center", va="center")
+
+
+def draw_seeds(ax, values: list[float], per_seed: list[list], colour: str, log_base: float) -> None:
+    """Every seed of every cell as a dot at its final loss, in ``colour`` if it ends at 100 %
+    accuracy and grey if not, so a cell whose seeds split shows two clusters where a median shows
+    one number; a diverged seed is a cross along the top. Seeds sit side by side within a cell
+    (many seeds overlap, so the two kinds differ in colour: hollow and filled would merge)."""
+    finite, diverged = [], []
+    for value, runs in zip(values, per_seed, strict=True):
+        xs = value * log_base ** spread(len(runs), 0.3)
+        for x, run in zip(xs, runs, strict=True):
+            (diverged if run.diverged else finite).append((x, run))
+    done = [(x, r.final_loss) for x, r in finite if r.final_accuracy == 1.0]
+    short = [(x, r.final_loss) for x, r in finite if r.final_accuracy != 1.0]
+    if done:
+        ax.scatter(*zip(*done, strict=True), s=14, color=colour, label="ends at 100 %", zorder=3)
+    if short:
+        ax.scatter(*zip(*short, strict=True), s=14, color="0.55", label="ends below 100 %", zorder=3)
+    ax.set_yscale("log")
+    losses = [loss for _, loss in done + short if loss > 0]
+    if losses:
+        label_log_axis(ax, min(losses), max(losses))
+    if diverged:
+        at_top = ax.get_xaxis_transform()  # x in data, y in axes fractions
+        ax.scatter([x for x, _ in diverged], [0.96] * len(diverged), marker="x", s=18, color="black",
+                   transform=at_top, label="diverged (drawn at the top)", zorder=3)  # fmt: skip
+    ax.set_ylabel("final loss of each seed")
+    ax.legend(loc="best", fontsize="x-small")
+
+
+def sweep_figure(
+    values: list[float],
+    outcomes: dict[str, list],
+    per_seed: dict[str, list[list]],
+    xlabel: str,
+    title: str,
+    log_base: float,
+) -> Figure:
+    """Against a swept value: on top, one line per dataset, the share of seeds that end at 100 %
+    accuracy (with its Wilson interval) and the median epochs to 100 % (interquartile range as
+    error bars) over the seeds that get there; below, one panel per dataset, every seed's final
+    loss. ``outcomes`` maps a dataset to its cells' CellOutcomes, ``per_seed`` to its cells'
+    RunSummary lists, both in the order of ``values``."""
+    fig = Figure(figsize=(10, 7.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1)
+    share_ax, epochs_ax = top.subplots(1, 2)
+    draw_shares(share_ax, values, outcomes, log_base)
+    share_ax.legend(loc="best", fontsize="small")
+    draw_epochs(epochs_ax, values, outcomes)
+    seed_axes = np.atleast_1d(bottom.subplots(1, len(per_seed)))
+    for index, (ax, (name, cells)) in enumerate(zip(seed_axes, per_seed.items(), strict=True)):
+        draw_seeds(ax, values, cells, f"C{index}", log_base)
+        ax.set_title(f"{name}: each seed", fontsize="medium")
+    for ax in (share_ax, epochs_ax, *seed_axes):
+        set_swept_axis(ax, values, xlabel, log_base)
     fig.suptitle(title)
     return fig
+
+
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def line_styles(count: int) -> list[dict]:
+    """Matplotlib keywords for ``count`` curves drawn on one axes in order: a distinct colour and
+    a distinct (colour, dash) pair for each, and lines that get thinner as they are drawn later
+    (and higher), so a curve that lies exactly on an earlier one shows as a dashed line inside it
+    and neither hides the other."""
+    widths = np.linspace(3.0, 1.2, count) if count > 1 else [1.8]
+    return [
+        {
+            "color": f"C{i % 10}",
+            "ls": LINE_STYLES[i % len(LINE_STYLES)],
+            "lw": float(widths[i]),
+            "zorder": 2 + i,
+        }
+        for i in range(count)
+    ]
+
+
+def coinciding(curves: dict[str, np.ndarray], rtol: float = 0.02) -> dict[str, str]:
+    """{label: earlier label} for each curve that stays within ``rtol`` of an earlier one at every
+    epoch (NaN where both are), so a legend can say that two curves are drawn on each other."""
+    same = {}
+    labels = list(curves)
+    for later_index, later in enumerate(labels):
+        for earlier in labels[:later_index]:
+            if earlier not in same and np.allclose(
+                curves[later], curves[earlier], rtol=rtol, atol=0, equal_nan=True
+            ):
+                same[later] = earlier
+                break
+    return same
+
+
+def set_epoch_axis(ax, last: int) -> None:
+    """Epochs 0..``last`` on a symmetric-log axis (linear from 0 to 1, logarithmic beyond), so the
+    first hundred epochs, where a run leaves its plateau, get as much room as the last thousands."""
+    ax.set_xscale("symlog", linthresh=1, linscale=0.4)
+    ax.set_xlim(0, last)
+    ax.set_xlabel("epoch (log scale)")
 
 
 def curves_figure(
@@ -199,22 +363,25 @@ def curves_figure(
 ) -> Figure:
     """One panel per dataset: the median loss over seeds of each setting, with its interquartile
     band (runs that diverged are left out, and the legend counts them). ``histories`` maps a
-    dataset to {setting label: (seeds, epochs + 1) losses}. Settings alternate solid and dashed
-    lines, so two that coincide both show; ``loss_ceiling`` caps the loss axis (a diverging run
-    leaves through the top instead of squashing the rest)."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    dataset to {setting label: (seeds, epochs + 1) losses}. Each setting has its own colour and
+    dash, and later ones are drawn thinner on top (:func:`line_styles`); a setting whose median
+    lies on an earlier one's says so in the legend. ``loss_ceiling`` caps the loss axis (a
+    diverging run leaves through the top instead of squashing the rest)."""
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(histories), sharey=True))
-    colours = [f"C{i}" for i in range(10)]
     for ax, (name, by_label) in zip(axes, histories.items(), strict=True):
-        for index, (label, loss) in enumerate(by_label.items()):
-            colour, style = colours[index % len(colours)], ("-", "--")[index % 2]
+        medians = {}
+        for (label, loss), style in zip(by_label.items(), line_styles(len(by_label)), strict=True):
+            epochs, (q1, medians[label], q3) = quantiles(loss, (0.25, 0.5, 0.75))
+            ax.fill_between(epochs, q1, q3, color=style["color"], alpha=0.15, lw=0)
+        same = coinciding(medians)
+        for (label, loss), style in zip(by_label.items(), line_styles(len(by_label)), strict=True):
             diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
-            epochs = np.arange(1, loss.shape[1] + 1)  # shifted by one so epoch 0 fits a log axis
-            q1, mid, q3 = quantiles(loss, (0.25, 0.5, 0.75))
             note = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
-            ax.plot(epochs, mid, color=colour, ls=style, label=label + note)
-            ax.fill_between(epochs, q1, q3, color=colour, alpha=0.2, lw=0)
-        ax.set(xscale="log", yscale="log", xlabel="epoch + 1", title=name)
+            note += f" (on {same[label]}'s curve)" if label in same else ""
+            ax.plot(epochs, medians[label], label=label + note, **style)
+        ax.set(yscale="log", title=name)
+        set_epoch_axis(ax, max(loss.shape[1] for loss in by_label.values()) - 1)
         if loss_ceiling is not None:
             ax.set_ylim(top=loss_ceiling)
         ax.grid(alpha=0.3, which="both")

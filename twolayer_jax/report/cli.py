@@ -47,7 +47,14 @@ from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
-from twolayer_jax.report.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
+from twolayer_jax.report.study import (
+    INTERVAL_CONFIDENCE,
+    Cell,
+    CellOutcome,
+    GridResult,
+    cell_outcome,
+    run_grid,
+)
 from twolayer_jax.report.text import write_report
 from twolayer_jax.summary import representative_index
 
@@ -389,15 +396,20 @@ def save(fig, out: Path, file: str) -> str:
     return file
 
 
+def loss_histories(grids: dict[str, GridResult]) -> dict[str, dict[str, np.ndarray]]:
+    """{dataset: {"lr <rate>": (seeds, epochs + 1) losses}} of a grid over learning rates."""
+    return {
+        name: {f"lr {c.label}": np.asarray(r.loss) for c, r in zip(g.cells, g.results, strict=True)}
+        for name, g in grids.items()
+    }
+
+
 def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> dict[str, str]:
     """The linear network's loss curves, and its output on XOR at the first stable rate."""
     from twolayer_jax.plots import curves_figure, decision_boundary_figure
 
     section = grids["no_activation"]
-    histories = {
-        name: {f"lr {c.label}": np.asarray(r.loss) for c, r in zip(g.cells, g.results, strict=True)}
-        for name, g in section.items()
-    }
+    histories = loss_histories(section)
     fig = curves_figure(histories, "Without activation functions (a linear network)", loss_ceiling=1e3)
     for ax, name in zip(fig.axes, histories, strict=False):
         level = results["no_activation"][name]["least_squares_loss"]
@@ -461,13 +473,19 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     }
     title = f"Plain gradient descent, sigmoid, {LAB.hidden[0]} hidden units: {seeds} seeds per rate"
     outcomes = {name: grid.outcomes for name, grid in lr_grids.items()}
+    per_seed = {name: grid.summaries for name, grid in lr_grids.items()}
     files["learning_rate"] = save(
-        sweep_figure(list(LEARNING_RATES), outcomes, "learning rate", title, 10), out, "learning_rate.png"
+        sweep_figure(list(LEARNING_RATES), outcomes, per_seed, "learning rate", title, 10),
+        out,
+        "learning_rate.png",
     )
+    histories = loss_histories(lr_grids)  # under the same title as the sweep's
+    files["learning_rate_curves"] = save(curves_figure(histories, title), out, "learning_rate_curves.png")
     title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width (one padded program)"
     outcomes = {name: grid.outcomes for name, grid in grids["hidden_units"].items()}
+    per_seed = {name: grid.summaries for name, grid in grids["hidden_units"].items()}
     files["hidden_units"] = save(
-        sweep_figure(list(HIDDEN_UNITS), outcomes, "hidden units per layer", title, 2),
+        sweep_figure(list(HIDDEN_UNITS), outcomes, per_seed, "hidden units per layer", title, 2),
         out,
         "hidden_units.png",
     )
@@ -559,6 +577,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
             "inputs": 2,
             "outputs": 1,
             "threshold": 0.5,
+            "interval_confidence": INTERVAL_CONFIDENCE,
             "boundary_points": BOUNDARY_POINTS,
             "shapes": {name: list(shape) for name, shape in LAB.param_shapes.items()},
             "parameters": parameter_count(LAB),

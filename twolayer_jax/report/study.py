@@ -6,7 +6,9 @@ reduced on the host to plain numbers (:class:`CellOutcome`), ready for a table o
 """
 
 import dataclasses
+import math
 from collections.abc import Callable
+from statistics import NormalDist
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +32,30 @@ class Cell:
     widths: tuple[int, int] | None = None
 
 
+INTERVAL_CONFIDENCE = 0.95  # of the intervals on a share of seeds
+
+
+def wilson_interval(
+    successes: int, trials: int, confidence: float = INTERVAL_CONFIDENCE
+) -> tuple[float, float]:
+    """The Wilson score interval on a binomial proportion, as fractions (low, high) in [0, 1].
+
+    Seeds are independent draws of the initialisation, so ``successes`` of ``trials`` seeds at
+    100 % says where the true share of such seeds lies; Wilson's interval (unlike the normal
+    approximation p ± z·√(p(1−p)/n)) stays inside [0, 1] and is not zero-width at 0 of n or n of n,
+    where a sweep's cells mostly are. No trials say nothing: (0, 1), never NaN."""
+    if trials == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    # at 0 of n and n of n the bound is exactly the end; rounding must not move it off
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
 @dataclasses.dataclass(frozen=True)
 class CellOutcome:
     """What S seeds of one cell came to. Epoch counts are updates done; a statistic over runs
@@ -39,6 +65,7 @@ class CellOutcome:
     seeds: int
     at_100: int  # runs that end at 100 % accuracy
     fraction_at_100: float
+    at_100_interval: tuple[float, float]  # the share's Wilson interval (INTERVAL_CONFIDENCE), fractions
     median_epochs_to_100: int | None  # from when it stays at 100 %, over the runs ending there
     quartiles_epochs_to_100: tuple[int, int] | None
     diverged: int
@@ -69,6 +96,7 @@ def cell_outcome(label: str, runs: list[RunSummary]) -> CellOutcome:
         seeds=len(runs),
         at_100=at_100,
         fraction_at_100=at_100 / len(runs),
+        at_100_interval=wilson_interval(at_100, len(runs)),
         median_epochs_to_100=(epoch_quantiles(reached, (0.5,)) or (None,))[0],
         quartiles_epochs_to_100=epoch_quantiles(reached, (0.25, 0.75)),
         diverged=len(diverged),

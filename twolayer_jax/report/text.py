@@ -22,6 +22,16 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.2f} %"
 
 
+def whole_percent(fraction: float) -> str:
+    return f"{100 * fraction:.0f}"
+
+
+def share_interval(outcome: dict) -> str:
+    """The Wilson interval on a cell's share of seeds at 100 %, in whole percent: "89–100 %"."""
+    low, high = outcome["at_100_interval"]
+    return f"{whole_percent(low)}–{whole_percent(high)} %"
+
+
 def scientific(value: float) -> str:
     return f"{value:.1e}"
 
@@ -46,14 +56,14 @@ def outcome_row(setting: str, outcome: dict) -> str:
     final_loss = "–" if outcome["median_final_loss"] is None else number(outcome["median_final_loss"])
     accuracy = "–" if outcome["median_final_accuracy"] is None else percent(outcome["median_final_accuracy"])
     return (
-        f"| {setting} | {outcome['at_100']}/{outcome['seeds']} | {epochs_cell(outcome)} | {diverged} "
+        f"| {setting} | {outcome['at_100']}/{outcome['seeds']} ({share_interval(outcome)}) | {epochs_cell(outcome)} | {diverged} "
         f"| {final_loss} | {accuracy} |"
     )
 
 
 def outcome_table(setting: str, rows: list[tuple[str, dict]]) -> list[str]:
     return [
-        f"| {setting} | seeds ending at 100 % | epochs until it stays at 100 %: median (IQR) | diverged | median final loss "
+        f"| {setting} | seeds ending at 100 % (Wilson interval) | epochs until it stays at 100 %: median (IQR) | diverged | median final loss "
         "| median final accuracy |",
         "|---|---|---|---|---|---|",
         *(outcome_row(label, outcome) for label, outcome in rows),
@@ -83,7 +93,10 @@ def sweep_sentences(cells: list[dict], what: str, epochs: int) -> list[str]:
     partial = [c for c in cells if 0 < c["at_100"] < c["seeds"]]
     for c in partial:
         verb = "ends" if c["at_100"] == 1 else "end"
-        sentences.append(f"With {what} {c['label']}, {c['at_100']} of {c['seeds']} seeds {verb} there.")
+        sentences.append(
+            f"With {what} {c['label']}, {c['at_100']} of {c['seeds']} seeds {verb} there "
+            f"(interval {share_interval(c)})."
+        )
     for c in cells:
         if c["diverged"]:
             sentences.append(
@@ -309,13 +322,32 @@ def printout(record: dict, run: RunSummary) -> list[str]:
     ]
 
 
+def interval_sentence(results: dict) -> str:
+    """What the interval beside each count of seeds at 100 % is, said once."""
+    s = results["settings"]
+    seeds = s["seeds"]
+    every = [
+        c for cells in results["learning_rate"].values() for c in cells if c["at_100"] == c["seeds"] == seeds
+    ]
+    example = (
+        f" (so even {seeds} of {seeds} only shows that the share is at least {whole_percent(every[0]['at_100_interval'][0])} %)"
+        if every
+        else ""
+    )
+    return (
+        f"Each count of seeds that end at 100 % comes with its {whole_percent(s['interval_confidence'])} % "
+        "Wilson score interval: the seeds are independent draws of the initialisation, and the interval is the "
+        f"range of shares of all initialisations that the count is consistent with{example}."
+    )
+
+
 def main_results(results: dict) -> list[str]:
-    lines = ["", "## Results"]
+    lines = ["", "## Results", "", interval_sentence(results)]
     for name, record in results["main"].items():
         outcome, run = record["outcome"], run_summary(record["summary"])
         lines += ["", f"### {dataset_heading(name)}", ""]
         lines.append(
-            f"{outcome['at_100']} of {outcome['seeds']} seeds end at 100 % accuracy; those that get there need "
+            f"{outcome['at_100']} of {outcome['seeds']} seeds (interval {share_interval(outcome)}) end at 100 % accuracy; those that get there need "
             f"a median of {number(outcome['median_epochs_to_100'])} epochs (interquartile range "
             f"{interquartile(outcome)}) to stay at 100 % from then on. The figures and the printout show seed {run.seed}, the "
             f"seed with the median final loss."
@@ -364,6 +396,14 @@ def discussion(results: dict) -> list[str]:
         "### Learning rates",
         "",
         figure(results, "learning_rate", "seeds at 100 % and epochs to 100 % against the learning rate"),
+        "",
+        figure(results, "learning_rate_curves", "median loss curves at each learning rate"),
+        "",
+        "The classic picture of too low, good, too high and far too high a rate: the median loss over seeds at "
+        "each rate (the band is the interquartile range), both axes logarithmic, so it shows how long each rate "
+        "stays on the plateau where the sigmoids start, how fast it falls once it leaves, and whether it "
+        "settles, oscillates or climbs. Under the sweep figure above, every seed's final loss shows where a "
+        "rate's seeds split between those that get to 100 % and those that do not.",
         "",
     ]
     for name, cells in results["learning_rate"].items():
