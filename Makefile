@@ -17,7 +17,7 @@ run: $(INSTALLED)
 	$(BIN)/python -m twolayer_jax.train
 
 report: $(INSTALLED)
-	$(BIN)/python -m twolayer_jax.report --out runs/report
+	$(BIN)/python -m twolayer_jax.report --out docs/report
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.throughput --json benchmarks/results.json --markdown benchmarks/RESULTS.md

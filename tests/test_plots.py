@@ -174,3 +174,27 @@ def test_a_flickering_accuracy_draws_as_a_line_not_as_ink():
     fig = learning_curve_figure(np.full_like(accuracy, 0.1), accuracy, "t")
     median_line = next(line for line in fig.axes[1].get_lines() if line.get_label().startswith("median"))
     assert len(median_line.get_xdata()) <= CURVE_BINS
+
+
+def drawn_labels(axis) -> list[str]:
+    """Every tick label of an axis inside its view, major and minor, as drawn."""
+    low, high = sorted(axis.get_view_interval())
+    ticks = [
+        *zip(axis.get_majorticklocs(), axis.get_majorticklabels(), strict=True),
+        *zip(axis.get_minorticklocs(), axis.get_minorticklabels(), strict=True),
+    ]
+    return [label.get_text() for at, label in ticks if low <= at <= high and label.get_text()]
+
+
+@pytest.mark.parametrize("span", [(0.25, 0.35), (0.02, 0.3), (1e-4, 1.0)])
+def test_loss_and_epoch_labels_are_plain_numbers_and_at_least_two(span):
+    """Under a decade matplotlib labels a log axis 3×10⁻¹ or not at all; the figures write 0.3."""
+    loss = np.geomspace(span[1], span[0], 501)[None, :].repeat(3, axis=0)
+    fig = learning_curve_figure(loss, np.ones_like(loss), "t")
+    fig.canvas.draw()
+    loss_ax = fig.axes[0]
+    for axis in (loss_ax.yaxis, loss_ax.xaxis):
+        labels = drawn_labels(axis)
+        assert len(labels) >= 2, labels
+        for label in labels:
+            float(label.replace("−", "-"))  # a plain number: no 10^k, no ×

@@ -93,6 +93,7 @@ def learning_curve_figure(loss: np.ndarray, accuracy: np.ndarray, title: str) ->
     loss_ax, accuracy_ax = fig.subplots(1, 2, sharex=True)
     draw_history(loss_ax, loss, "tab:blue")
     loss_ax.set_yscale("log")
+    plain_log_labels(loss_ax.yaxis)
     loss_ax.set_ylabel("loss")
     draw_history(accuracy_ax, 100 * accuracy, "tab:green")
     accuracy_ax.set_ylabel("accuracy (%)")
@@ -193,6 +194,21 @@ def nice_log_limits(low: float, high: float) -> tuple[float, float]:
     bottom = max(v for v in steps if v <= low * (1 + 1e-9))
     top = min(v for v in steps if v >= high * (1 - 1e-9))
     return bottom, top if top > bottom else steps[steps.index(bottom) + 1]
+
+
+def plain_log_labels(axis) -> None:
+    """Tick labels of a log axis written plainly (0.3, not 3×10⁻¹). The decades are labelled;
+    the ticks between them too where few decades show: all of them across less than half a
+    decade, the 2s and 5s across less than two decades."""
+
+    def minor_label(value: float, _) -> str:
+        low, high = axis.get_view_interval()
+        decades = math.log10(high / low)
+        leading = round(value / 10 ** math.floor(math.log10(value) + 1e-9))
+        return f"{value:g}" if decades < 0.5 or (decades < 2 and leading in (2, 5)) else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor_label))
 
 
 def label_log_axis(ax, low: float, high: float) -> None:
@@ -355,6 +371,7 @@ def set_epoch_axis(ax, last: int) -> None:
     first hundred epochs, where a run leaves its plateau, get as much room as the last thousands."""
     ax.set_xscale("symlog", linthresh=1, linscale=0.4)
     ax.set_xlim(0, last)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 1000, not 10³
     ax.set_xlabel("epoch (log scale)")
 
 
@@ -381,6 +398,7 @@ def curves_figure(
             note += f" (on {same[label]}'s curve)" if label in same else ""
             ax.plot(epochs, medians[label], label=label + note, **style)
         ax.set(yscale="log", title=name)
+        plain_log_labels(ax.yaxis)
         set_epoch_axis(ax, max(loss.shape[1] for loss in by_label.values()) - 1)
         if loss_ceiling is not None:
             ax.set_ylim(top=loss_ceiling)

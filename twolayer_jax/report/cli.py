@@ -516,6 +516,9 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
 
 
 def conv_comparison_label(model: str, hidden: tuple[int, int], optimizer: str) -> str:
+    """``conv over 32 features, adam``, ``dense 100–100, sgd``."""
+    if model == "conv":
+        return f"conv over {hidden[0]} features, {optimizer}"
     return f"{model} {hidden[0]}–{hidden[1]}, {optimizer}"
 
 
