@@ -20,6 +20,8 @@ from twolayer_jax.report.text import number, scientific
 SECTIONS = ("## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
             "### The network", "### Backpropagation", "## Results", "### linear", "### xor_easy",
             "## Discussion", "### Learning rates", "### Hidden units", "### Without activation functions",
+            "## Watch it learn", "### The decision boundary as it learns",
+            "### What the hidden units compute", "### MSE, cross-entropy and the handout's mistake",
             "## Extras", "### Other optimizers", "### Other activation functions",
             "### A convolutional layer", "### Gradient check")  # fmt: skip
 # a number: not part of a name (x1, float32) nor the tail of another number (0.10.2)
@@ -39,11 +41,12 @@ def test_quick_writes_every_section_and_every_figure(quick_report):
     out, report, results = quick_report
     positions = [report.index(f"\n{heading}\n") for heading in SECTIONS]
     assert positions == sorted(positions), "sections out of the lab's order"
-    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    linked = re.findall(r"\]\(([^)]+)\)", report)  # images, and the animations their stills link to
     assert sorted(linked) == sorted(results["files"].values())
-    assert len(linked) == 14
+    assert len(linked) == 22
     for file in linked:
-        assert (out / file).read_bytes().startswith(b"\x89PNG"), file
+        signature = b"GIF89a" if file.endswith(".gif") else b"\x89PNG"
+        assert (out / file).read_bytes().startswith(signature), file
     # the handout's printout of both datasets' representative runs
     assert len(re.findall(r"^Iter\d+ \|     Ground truth: [01]\.0 \|     prediction: ", report, re.M)) == 121
     assert results["settings"]["seeds"] == 2 and results["settings"]["epochs"] == 40

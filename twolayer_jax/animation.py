@@ -435,8 +435,9 @@ def side_by_side_figure(
         draw_labelled_points(map_ax, dataset.x, dataset.y, size=24)
         map_ax.set(xlabel="x[0]", ylabel="x[1]" if column == 0 else None, aspect="equal")
         headlines.append(map_ax.set_title(column_headline(contender.recording, 0, contender.label)))
-        diverged.append(map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
-                                    bbox={"facecolor": "white", "alpha": 0.9}))  # fmt: skip
+        note = map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
+                           bbox={"facecolor": "white", "alpha": 0.9})  # fmt: skip
+        diverged.append(note)
         draw_loss_curve(loss_ax, contender.recording.loss)
         loss_ax.set(title=None, ylabel=f"{contender.config.network.loss} loss")
         cursors.append(loss_ax.axvline(0, color="black", lw=1, alpha=0.6))

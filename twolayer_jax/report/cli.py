@@ -47,6 +47,7 @@ from twolayer_jax.optimizers import HParams
 from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
 from twolayer_jax.report.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
 from twolayer_jax.report.text import write_report
+from twolayer_jax.report.watch import watch_files, watch_section
 from twolayer_jax.summary import representative_index
 
 DEFAULT_SEEDS = 32
@@ -517,9 +518,13 @@ def write_everything(experiments, datasets, settings, folder: Path, args, argv, 
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()
     seconds["gradient_check"] = round(time.perf_counter() - checked, 2)
+    watched = time.perf_counter()
+    shown = {name: record["representative_seed"] for name, record in results["main"].items()}
+    results["watch"] = watch_section(datasets, lr_config(settings), shown, folder)
+    seconds["watch_it_learn"] = round(time.perf_counter() - watched, 2)
     main_files = {f"main_{name}_{key}": file for name, record in results["main"].items()
                   for key, file in record["files"].items()}  # fmt: skip
-    results["files"] = figures(grids, datasets, results, folder) | main_files
+    results["files"] = figures(grids, datasets, results, folder) | main_files | watch_files(results["watch"])
     results["run"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",

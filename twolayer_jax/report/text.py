@@ -501,5 +501,8 @@ def timing(results: dict) -> list[str]:
 
 def write_report(results: dict) -> str:
     """The whole REPORT.md."""
-    sections = [header, introduction, setups, main_results, discussion, extras, timing]
+    # the section's text lives with its figures, and itself uses the helpers above
+    from twolayer_jax.report.watch import watch_it_learn
+
+    sections = [header, introduction, setups, main_results, discussion, watch_it_learn, extras, timing]
     return "\n".join(line for section in sections for line in section(results)) + "\n"

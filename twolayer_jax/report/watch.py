@@ -19,7 +19,6 @@ writes the section of REPORT.md from that record alone.
 """
 
 import dataclasses
-import time
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,7 +31,6 @@ from manual import Deltas
 from manual.backpropagation import hidden_delta, weight_and_bias_gradients
 from manual.derivatives import activation_derivative, mse_gradient
 from twolayer_jax.animation import (
-    FRAMES,
     Contender,
     Recording,
     hidden_units_figure,
@@ -40,6 +38,7 @@ from twolayer_jax.animation import (
     save_learning_files,
     save_side_by_side_gif,
     save_side_by_side_still,
+    snapshot_epochs,
     strongest_units,
 )
 from twolayer_jax.checks.check import grade, make_problems, reference_terms, report_lines
@@ -95,7 +94,8 @@ def mistaken_backward(
     delta2 = hidden_delta(delta3, params["W3"], cache.x2, fed(2, cache.x2, cache.z2), second)
     delta1 = hidden_delta(delta2, params["W2"], cache.x1, fed(1, cache.x1, cache.z1), first)
     grads = {}
-    for layer, (layer_input, delta) in enumerate(((cache.x, delta1), (cache.z1, delta2), (cache.z2, delta3)), 1):
+    inputs_and_deltas = ((cache.x, delta1), (cache.z1, delta2), (cache.z2, delta3))
+    for layer, (layer_input, delta) in enumerate(inputs_and_deltas, start=1):
         grads[f"W{layer}"], grads[f"b{layer}"] = weight_and_bias_gradients(layer_input, delta)
     return grads, Deltas(delta1, delta2, delta3)
 
@@ -111,7 +111,9 @@ def mistaken_gradient(network: Network, mistake: Mistake) -> GradFn:
 
 
 @partial(jax.jit, static_argnames=("network", "mistake"))
-def mistaken_terms(params: Params, x: Array, y: Array, network: Network, mistake: Mistake) -> dict[str, Array]:
+def mistaken_terms(
+    params: Params, x: Array, y: Array, network: Network, mistake: Mistake
+) -> dict[str, Array]:
     """The six gradients and three deltas of :func:`mistaken_backward`, under the names a
     submission returns them by: one compiled program per problem shape (op by op, the checker's
     seven shapes would compile hundreds)."""
@@ -122,7 +124,8 @@ def mistaken_terms(params: Params, x: Array, y: Array, network: Network, mistake
 def checker_call(returned: dict) -> Call:
     """What the checker reads back of one call that returned ``returned``: float64 arrays."""
     arrays = {key: np.asarray(value, np.float64) for key, value in returned.items()}
-    return Call(arrays, {key: str(np.asarray(value).dtype) for key, value in returned.items()}, {}, [], "", "")
+    dtypes = {key: str(np.asarray(value).dtype) for key, value in returned.items()}
+    return Call(arrays, dtypes, {}, [], "", "")
 
 
 def diagnosis(network: Network, mistake: Mistake) -> dict:
@@ -160,8 +163,7 @@ def learning_files(recording: Recording, config: TrainConfig, dataset: Dataset, 
     title = f"{dataset.name}, seed {seed}"
     files = save_learning_files(recording, config, dataset, title, out)
     files["hidden_units"] = f"{dataset.name}_hidden_units.png"
-    figure = hidden_units_figure(recording, config, dataset, f"{dataset.name}, seed {seed}: single hidden units",
-                                 units=UNITS_SHOWN)  # fmt: skip
+    figure = hidden_units_figure(recording, config, dataset, f"{title}: single hidden units", UNITS_SHOWN)
     figure.savefig(out / files["hidden_units"], dpi=80)
     return files
 
@@ -170,7 +172,8 @@ def compared_runs(config: TrainConfig, dataset: Dataset, seed: int, lab: Recordi
     """The lab's run (already recorded), the same seed on cross-entropy, and on the handout's
     mistake: the three columns of the side-by-side animation."""
     hparams = HParams()
-    cross_entropy = dataclasses.replace(config, network=dataclasses.replace(config.network, loss=CROSS_ENTROPY))
+    network = dataclasses.replace(config.network, loss=CROSS_ENTROPY)
+    cross_entropy = dataclasses.replace(config, network=network)
     mistake = handout_mistake().mistake
     mistaken = record_seed(config, hparams, dataset, seed, mistaken_gradient(config.network, mistake))
     return [
@@ -187,9 +190,8 @@ def watch_section(datasets: list[Dataset], config: TrainConfig, seeds: dict[str,
     """Record each dataset's shown seed (``seeds[name]``) under ``config`` (the lab's run: sgd, its
     epochs and dtype), write its GIF, still and hidden units' figure into ``out``, and on
     :data:`COMPARED_DATASET` the side-by-side GIF and still of the three runs; return the record
-    :func:`watch_it_learn` writes from (file names, each run's outcome, the diagnosis, seconds)."""
-    started = time.perf_counter()
-    record = {"epochs": config.epochs, "frames": FRAMES, "datasets": {}}
+    :func:`watch_it_learn` writes from (file names, each run's outcome, the diagnosis)."""
+    record = {"epochs": config.epochs, "snapshots": len(snapshot_epochs(config.epochs)), "datasets": {}}
     for dataset in datasets:
         seed = seeds[dataset.name]
         recording = record_seed(config, HParams(), dataset, seed)
@@ -200,6 +202,7 @@ def watch_section(datasets: list[Dataset], config: TrainConfig, seeds: dict[str,
             "files": files,
             "run": run_record(recording, seed),
             "units_shown": [len(shown[0]), len(shown[1])],
+            "units_epochs": [recording.epochs[0], recording.epochs[-1]],  # the figure's two snapshots
         }
         if dataset.name == COMPARED_DATASET:
             contenders = compared_runs(config, dataset, seed, recording)
@@ -218,7 +221,6 @@ def watch_section(datasets: list[Dataset], config: TrainConfig, seeds: dict[str,
             }
     hypothesis = handout_mistake()
     record["diagnosis"] = {"mistake": hypothesis.name} | diagnosis(config.network, hypothesis.mistake)
-    record["seconds"] = round(time.perf_counter() - started, 2)
     return record
 
 
@@ -232,3 +234,127 @@ def watch_files(record: dict) -> dict[str, str]:
     if "comparison" in record:
         files |= {f"watch_compared_{key}": file for key, file in record["comparison"]["files"].items()}
     return files
+
+
+def linked_still(files: dict[str, str], still: str, animation: str, caption: str) -> str:
+    """A still image that links to its animation."""
+    return f"[![{caption}]({files[still]})]({files[animation]})"
+
+
+def outcome_sentence(run: dict, epochs: int) -> str:
+    """How one recorded run ended, from its summary: diverged, settled at 100 %, or short of it."""
+    from twolayer_jax.report.text import number, percent
+
+    if run["diverged_at"] is not None:
+        return f"diverges at epoch {run['diverged_at']} (its loss becomes NaN or inf)"
+    if run["settled_at_100"] is not None:
+        return (
+            f"stays at 100 % accuracy from epoch {run['settled_at_100']} on and ends at loss "
+            f"{number(run['final_loss'])}"
+        )
+    return (
+        f"ends at loss {number(run['final_loss'])} and accuracy {percent(run['final_accuracy'])} "
+        f"after {epochs} epochs"
+    )
+
+
+def watch_it_learn(results: dict) -> list[str]:
+    """The REPORT.md section, from ``results["watch"]`` (and the settings) alone."""
+    from twolayer_jax.report.text import number
+
+    watch, settings = results["watch"], results["settings"]
+    hidden, epochs = settings["hidden"], watch["epochs"]
+    lines = [
+        "",
+        "## Watch it learn",
+        "",
+        "Each dataset's shown seed (the seed of the Results with the median final loss) is trained again "
+        f"alone, its params kept at {watch['snapshots']} epochs from the first to the last, spaced "
+        "logarithmically because a run changes most at first. Each image is the last frame of an "
+        "animation: click it for the GIF.",
+        "",
+        "### The decision boundary as it learns",
+    ]
+    for name, record in watch["datasets"].items():
+        caption = f"{name}: the output as it learns"
+        lines += [
+            "",
+            linked_still(record["files"], "learning_still", "learning_animation", caption),
+            "",
+            f"**{name}**, seed {record['seed']}: the run {outcome_sentence(record['run'], epochs)}. Left, "
+            f"the output over the input plane with its {number(settings['threshold'])} contour; right, the "
+            "loss, a dot at the frame's epoch.",
+        ]
+    lines += [
+        "",
+        "### What the hidden units compute",
+        "",
+        "A layer-1 unit is σ of a linear function of the input, σ(x·w + b): its map is a soft half-plane "
+        "with one straight edge, whose steepness is the length of w. A layer-2 unit is σ of a weighted sum "
+        f"of all {hidden[0]} half-planes, so its map can bend and combine them: a band, a wedge, a corner. "
+        "The maps are shown at the start and at the end, on one colour scale.",
+    ]
+    for name, record in watch["datasets"].items():
+        first, second = record["units_shown"]
+        start, end = record["units_epochs"]
+        lines += [
+            "",
+            f"![{name}: single hidden units at the start and the end]({record['files']['hidden_units']})",
+            "",
+            f"**{name}**, seed {record['seed']}: the {first} of {hidden[0]} layer-1 units and the {second} "
+            f"of {hidden[1]} layer-2 units the next layer listens to most at epoch {end}, at epoch {start} "
+            f"and at epoch {end}.",
+        ]
+    if "comparison" in watch:
+        lines += comparison_text(watch, epochs)
+    return lines
+
+
+def comparison_text(watch: dict, epochs: int) -> list[str]:
+    """The side-by-side runs and the checker's diagnosis of the mistake."""
+    from twolayer_jax.report.text import listing
+
+    comparison, verdict = watch["comparison"], watch["diagnosis"]
+    runs = comparison["runs"]
+    mse, bce, mistake = runs["mse"], runs[CROSS_ENTROPY], runs["mistake"]
+    named = listing([f"`{name}`" for name in verdict["named"]])
+    dataset = comparison["dataset"]
+    return [
+        "",
+        "### MSE, cross-entropy and the handout's mistake",
+        "",
+        linked_still(comparison["files"], "still", "animation", f"{dataset}: three ways to train it"),
+        "",
+        f"On {dataset}, seed {comparison['seed']}, from the same initial weights, trained three ways:"
+        f" the lab's MSE run {outcome_sentence(mse, epochs)}; with binary cross-entropy the run "
+        f"{outcome_sentence(bce, epochs)}; with the handout's mistake, its `x * (1 - x)` handed the "
+        f"pre-activation t instead of the output σ(t), it {outcome_sentence(mistake, epochs)}."
+        + cross_entropy_sentence(mse, bce),
+        "",
+        "Each column shows its own loss: a cross-entropy and a squared error are not on one scale. Fed t, "
+        "the 'derivative' $t(1 - t)$ is no longer in $[0, 1/4]$: it is negative for every t outside "
+        "$[0, 1]$ and grows like $-t^2$, so the steps point the wrong way and grow with the weights.",
+        "",
+        "Given this backward pass (its gradients and δs) as a submission, the checker (`python -m "
+        f"twolayer_jax.check`) grades it {verdict['verdict']} on its {verdict['problems']} random problems "
+        f"and names the mistake ({named}):",
+        "",
+        "```text",
+        *verdict["printout"],
+        "```",
+    ]
+
+
+def cross_entropy_sentence(mse: dict, bce: dict) -> str:
+    """Which loss gets the shown seed to 100 % for good sooner, when both get there ("" otherwise;
+    else a sentence with its leading space)."""
+    if mse["settled_at_100"] is None or bce["settled_at_100"] is None:
+        return ""
+    if bce["settled_at_100"] == mse["settled_at_100"]:
+        return f" Both stay at 100 % from the same epoch, {bce['settled_at_100']}."
+    sooner = "sooner" if bce["settled_at_100"] < mse["settled_at_100"] else "later"
+    return (
+        f" Cross-entropy gets there {sooner}: epoch {bce['settled_at_100']} against "
+        f"{mse['settled_at_100']} with MSE. Its gradient at the output, δ3 = (y − ŷ)/n, has no σ' factor "
+        "that vanishes where the output saturates."
+    )
