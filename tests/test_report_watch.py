@@ -26,6 +26,7 @@ from twolayer_jax.model import forward_layers
 from twolayer_jax.network import LAB_NETWORK
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.report import watch
+from twolayer_jax.report.text import watch_it_learn
 from twolayer_jax.report.watch import (
     compared_runs,
     diagnosis,
@@ -33,7 +34,6 @@ from twolayer_jax.report.watch import (
     mistaken_backward,
     mistaken_gradient,
     watch_files,
-    watch_it_learn,
     watch_section,
 )
 
@@ -160,11 +160,11 @@ def test_the_record_holds_the_runs_outcomes_and_the_diagnosis(section):
     _, record = section
     runs = record["comparison"]["runs"]
     assert [runs[k]["loss"] for k in watch.COMPARED_KEYS] == ["mse", "bce", "mse"]
+    assert list(runs) == list(watch.COMPARED_KEYS)
     # the lab's run in the comparison is the shown seed's recording, not a second one
-    assert {k: v for k, v in runs["mse"].items() if k not in ("label", "loss")} == record["datasets"][
-        XOR_EASY
-    ]["run"]
-    assert runs["bce"]["final_loss"] != runs["mse"]["final_loss"]
+    outcome = {k: v for k, v in runs["lab"].items() if k not in ("label", "loss")}
+    assert outcome == record["datasets"][XOR_EASY]["run"]
+    assert runs["cross_entropy"]["final_loss"] != runs["lab"]["final_loss"]
     assert record["diagnosis"]["mistake"] == watch.HANDOUT_MISTAKE
     assert record["diagnosis"]["named"] == [watch.HANDOUT_MISTAKE]
 
@@ -197,8 +197,8 @@ def test_the_section_reads_its_sentences_off_the_record(section):
     assert "## Watch it learn" in text and "```text" in text
     settled = json.loads(json.dumps(record))
     runs = settled["comparison"]["runs"]
-    runs["mse"] |= {"settled_at_100": 812, "diverged_at": None, "final_loss": 0.0042}
-    runs["bce"] |= {"settled_at_100": 377, "diverged_at": None, "final_loss": 0.0071}
+    runs["lab"] |= {"settled_at_100": 812, "diverged_at": None, "final_loss": 0.0042}
+    runs["cross_entropy"] |= {"settled_at_100": 377, "diverged_at": None, "final_loss": 0.0071}
     runs["mistake"] |= {"diverged_at": 9, "settled_at_100": None}
     text = "\n".join(watch_it_learn(results_of(settled)))
     assert "Cross-entropy gets there sooner: epoch 377 against 812 with MSE" in text

@@ -14,8 +14,8 @@ The mistake is not written down again here: it is the checker's own hypothesis
 verdict on that JAX pass is then an independent test that the run trained with is the mistake
 the checker names.
 
-:func:`watch_section` writes the files and returns a JSON-able record; :func:`watch_it_learn`
-writes the section of REPORT.md from that record alone.
+:func:`watch_section` writes the files and returns a JSON-able record;
+:func:`twolayer_jax.report.text.watch_it_learn` writes the section of REPORT.md from it alone.
 """
 
 import dataclasses
@@ -183,14 +183,15 @@ def compared_runs(config: TrainConfig, dataset: Dataset, seed: int, lab: Recordi
     ]
 
 
-COMPARED_KEYS = ("mse", CROSS_ENTROPY, "mistake")  # the record's names for the three columns
+COMPARED_KEYS = ("lab", "cross_entropy", "mistake")  # the record's names for the three columns
 
 
 def watch_section(datasets: list[Dataset], config: TrainConfig, seeds: dict[str, int], out: Path) -> dict:
     """Record each dataset's shown seed (``seeds[name]``) under ``config`` (the lab's run: sgd, its
     epochs and dtype), write its GIF, still and hidden units' figure into ``out``, and on
     :data:`COMPARED_DATASET` the side-by-side GIF and still of the three runs; return the record
-    :func:`watch_it_learn` writes from (file names, each run's outcome, the diagnosis)."""
+    :func:`twolayer_jax.report.text.watch_it_learn` writes from (file names, each run's outcome,
+    the diagnosis)."""
     record = {"epochs": config.epochs, "snapshots": len(snapshot_epochs(config.epochs)), "datasets": {}}
     for dataset in datasets:
         seed = seeds[dataset.name]
@@ -234,127 +235,3 @@ def watch_files(record: dict) -> dict[str, str]:
     if "comparison" in record:
         files |= {f"watch_compared_{key}": file for key, file in record["comparison"]["files"].items()}
     return files
-
-
-def linked_still(files: dict[str, str], still: str, animation: str, caption: str) -> str:
-    """A still image that links to its animation."""
-    return f"[![{caption}]({files[still]})]({files[animation]})"
-
-
-def outcome_sentence(run: dict, epochs: int) -> str:
-    """How one recorded run ended, from its summary: diverged, settled at 100 %, or short of it."""
-    from twolayer_jax.report.text import number, percent
-
-    if run["diverged_at"] is not None:
-        return f"diverges at epoch {run['diverged_at']} (its loss becomes NaN or inf)"
-    if run["settled_at_100"] is not None:
-        return (
-            f"stays at 100 % accuracy from epoch {run['settled_at_100']} on and ends at loss "
-            f"{number(run['final_loss'])}"
-        )
-    return (
-        f"ends at loss {number(run['final_loss'])} and accuracy {percent(run['final_accuracy'])} "
-        f"after {epochs} epochs"
-    )
-
-
-def watch_it_learn(results: dict) -> list[str]:
-    """The REPORT.md section, from ``results["watch"]`` (and the settings) alone."""
-    from twolayer_jax.report.text import number
-
-    watch, settings = results["watch"], results["settings"]
-    hidden, epochs = settings["hidden"], watch["epochs"]
-    lines = [
-        "",
-        "## Watch it learn",
-        "",
-        "Each dataset's shown seed (the seed of the Results with the median final loss) is trained again "
-        f"alone, its params kept at {watch['snapshots']} epochs from the first to the last, spaced "
-        "logarithmically because a run changes most at first. Each image is the last frame of an "
-        "animation: click it for the GIF.",
-        "",
-        "### The decision boundary as it learns",
-    ]
-    for name, record in watch["datasets"].items():
-        caption = f"{name}: the output as it learns"
-        lines += [
-            "",
-            linked_still(record["files"], "learning_still", "learning_animation", caption),
-            "",
-            f"**{name}**, seed {record['seed']}: the run {outcome_sentence(record['run'], epochs)}. Left, "
-            f"the output over the input plane with its {number(settings['threshold'])} contour; right, the "
-            "loss, a dot at the frame's epoch.",
-        ]
-    lines += [
-        "",
-        "### What the hidden units compute",
-        "",
-        "A layer-1 unit is σ of a linear function of the input, σ(x·w + b): its map is a soft half-plane "
-        "with one straight edge, whose steepness is the length of w. A layer-2 unit is σ of a weighted sum "
-        f"of all {hidden[0]} half-planes, so its map can bend and combine them: a band, a wedge, a corner. "
-        "The maps are shown at the start and at the end, on one colour scale.",
-    ]
-    for name, record in watch["datasets"].items():
-        first, second = record["units_shown"]
-        start, end = record["units_epochs"]
-        lines += [
-            "",
-            f"![{name}: single hidden units at the start and the end]({record['files']['hidden_units']})",
-            "",
-            f"**{name}**, seed {record['seed']}: the {first} of {hidden[0]} layer-1 units and the {second} "
-            f"of {hidden[1]} layer-2 units the next layer listens to most at epoch {end}, at epoch {start} "
-            f"and at epoch {end}.",
-        ]
-    if "comparison" in watch:
-        lines += comparison_text(watch, epochs)
-    return lines
-
-
-def comparison_text(watch: dict, epochs: int) -> list[str]:
-    """The side-by-side runs and the checker's diagnosis of the mistake."""
-    from twolayer_jax.report.text import listing
-
-    comparison, verdict = watch["comparison"], watch["diagnosis"]
-    runs = comparison["runs"]
-    mse, bce, mistake = runs["mse"], runs[CROSS_ENTROPY], runs["mistake"]
-    named = listing([f"`{name}`" for name in verdict["named"]])
-    dataset = comparison["dataset"]
-    return [
-        "",
-        "### MSE, cross-entropy and the handout's mistake",
-        "",
-        linked_still(comparison["files"], "still", "animation", f"{dataset}: three ways to train it"),
-        "",
-        f"On {dataset}, seed {comparison['seed']}, from the same initial weights, trained three ways:"
-        f" the lab's MSE run {outcome_sentence(mse, epochs)}; with binary cross-entropy the run "
-        f"{outcome_sentence(bce, epochs)}; with the handout's mistake, its `x * (1 - x)` handed the "
-        f"pre-activation t instead of the output σ(t), it {outcome_sentence(mistake, epochs)}."
-        + cross_entropy_sentence(mse, bce),
-        "",
-        "Each column shows its own loss: a cross-entropy and a squared error are not on one scale. Fed t, "
-        "the 'derivative' $t(1 - t)$ is no longer in $[0, 1/4]$: it is negative for every t outside "
-        "$[0, 1]$ and grows like $-t^2$, so the steps point the wrong way and grow with the weights.",
-        "",
-        "Given this backward pass (its gradients and δs) as a submission, the checker (`python -m "
-        f"twolayer_jax.check`) grades it {verdict['verdict']} on its {verdict['problems']} random problems "
-        f"and names the mistake ({named}):",
-        "",
-        "```text",
-        *verdict["printout"],
-        "```",
-    ]
-
-
-def cross_entropy_sentence(mse: dict, bce: dict) -> str:
-    """Which loss gets the shown seed to 100 % for good sooner, when both get there ("" otherwise;
-    else a sentence with its leading space)."""
-    if mse["settled_at_100"] is None or bce["settled_at_100"] is None:
-        return ""
-    if bce["settled_at_100"] == mse["settled_at_100"]:
-        return f" Both stay at 100 % from the same epoch, {bce['settled_at_100']}."
-    sooner = "sooner" if bce["settled_at_100"] < mse["settled_at_100"] else "later"
-    return (
-        f" Cross-entropy gets there {sooner}: epoch {bce['settled_at_100']} against "
-        f"{mse['settled_at_100']} with MSE. Its gradient at the output, δ3 = (y − ŷ)/n, has no σ' factor "
-        "that vanishes where the output saturates."
-    )
