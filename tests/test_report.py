@@ -20,9 +20,12 @@ from twolayer_jax.report.text import dataset_heading, number, scientific
 SECTIONS = ("## Summary", "## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
             "### The network", "### Backpropagation", "## Results", f"### {dataset_heading(data.LINEAR)}",
             f"### {dataset_heading(data.XOR_EASY)}", "## Discussion", "### Learning rates",
-            "### Hidden units", "### Without activation functions", "## Extras", "### Other optimizers",
-            "### Other activation functions", "### A convolutional layer", "### Gradient check",
-            "## Conclusion", "## How this report was made")  # fmt: skip
+            "### Hidden units", "### Without activation functions",
+            "### Anything else worth showing: watching it learn", "#### The decision boundary as it learns",
+            "#### What the hidden units compute", "#### MSE, cross-entropy and the handout's mistake",
+            "## Extras", "### Other optimizers", "### Other activation functions",
+            "### A convolutional layer", "### Gradient check", "## Conclusion",
+            "## How this report was made")  # fmt: skip
 # a number: not part of a name (x1, float32) nor the tail of another number (0.10.2)
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]\d+)?")
 
@@ -40,10 +43,11 @@ def test_quick_writes_every_section_and_every_figure(quick_report):
     out, report, results = quick_report
     positions = [report.index(f"\n{heading}\n") for heading in SECTIONS]
     assert positions == sorted(positions), "sections out of the lab's order"
-    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    linked = re.findall(r"\]\(([^)]+)\)", report)  # images, and the animations their stills link to
     assert sorted(linked) == sorted(results["files"].values())
     for file in linked:
-        assert (out / file).read_bytes().startswith(b"\x89PNG"), file
+        signature = b"GIF89a" if file.endswith(".gif") else b"\x89PNG"
+        assert (out / file).read_bytes().startswith(signature), file
     # the handout's printout of both datasets' representative runs
     assert len(re.findall(r"^Iter\d+ \|     Ground truth: [01]\.0 \|     prediction: ", report, re.M)) == 121
     assert results["settings"]["seeds"] == 2 and results["settings"]["epochs"] == 40

@@ -30,8 +30,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, StrMethodFormatter
 
 from twolayer_jax import validation
-from twolayer_jax.config import MAX_EPOCHS, OPTIMIZER_IMPLS, TrainConfig, check_train, require_dtype
+from twolayer_jax.config import (
+    MAX_EPOCHS,
+    OPTIMIZER_IMPLS,
+    Architecture,
+    TrainConfig,
+    check_factory,
+    check_train,
+    require_dtype,
+)
 from twolayer_jax.data import Dataset
+from twolayer_jax.gradients import GradFn
 from twolayer_jax.many_runs import seed_keys
 from twolayer_jax.model import Params, forward, forward_layers
 from twolayer_jax.network import Network
@@ -101,29 +110,53 @@ def recording_problem(config: TrainConfig) -> str | None:
 
 
 def record_run(
-    config: TrainConfig, key: Array, hparams: HParams, x: Array, y: Array, frames: int = FRAMES
+    config: TrainConfig,
+    key: Array,
+    hparams: HParams,
+    x: Array,
+    y: Array,
+    frames: int = FRAMES,
+    grad_fn: GradFn | None = None,
 ) -> Recording:
     """Train one run of ``config`` from ``key`` (the params ``config.architecture.init_params(key)``
     draws, as ``train_many`` does for each run) on ``x`` (n, 2), ``y`` (n, 1), keeping its params at
-    the ``snapshot_epochs(config.epochs, frames)``. Pure: the same arguments give the same
-    recording. A ``ValueError`` says why when the config cannot be recorded
+    the ``snapshot_epochs(config.epochs, frames)``. ``grad_fn`` replaces the gradient
+    ``config.grad`` names, as in :func:`twolayer_jax.one_run.make_fit` (pass one object, not a new
+    closure per call: the compiled program is keyed on it). Pure: the same arguments give the
+    same recording. A ``ValueError`` says why when the config cannot be recorded
     (:func:`recording_problem`)."""
     check_train(config, key, hparams, x, y, None)
+    check_factory(config, grad_fn, None)
     problem = recording_problem(config)
     if problem:
         raise ValueError(problem)
     epochs = snapshot_epochs(config.epochs, frames)
-    params, loss, accuracy = record_snapshots(config, epochs, key, hparams, x, y)
+    initial = initial_params(config.architecture, key)
+    params, loss, accuracy = record_snapshots(config, epochs, grad_fn, initial, hparams, x, y)
     return Recording(epochs, params, np.asarray(loss), np.asarray(accuracy))
 
 
-@partial(jax.jit, static_argnames=("config", "epochs"))
+@partial(jax.jit, static_argnames=("architecture",))
+def initial_params(architecture: Architecture, key: Array) -> Params:
+    """The params a run of ``architecture`` starts from for ``key``: a program of its own, so
+    recordings that differ only in how they train (loss, gradient) share its compilation (drawing
+    normal samples is slow to compile)."""
+    return architecture.init_params(key)
+
+
+@partial(jax.jit, static_argnames=("config", "epochs", "grad_fn"))
 def record_snapshots(
-    config: TrainConfig, epochs: tuple[int, ...], key: Array, hparams: HParams, x: Array, y: Array
+    config: TrainConfig,
+    epochs: tuple[int, ...],
+    grad_fn: GradFn | None,
+    initial: Params,
+    hparams: HParams,
+    x: Array,
+    y: Array,
 ) -> tuple[Params, Array, Array]:
-    """The body of :func:`record_run`, one compiled program per (config, snapshot epochs, shapes):
-    the params at each of ``epochs`` (stacked), and the run's loss and accuracy histories."""
-    one_epoch = make_fit(dataclasses.replace(config, epochs=1))
+    """The body of :func:`record_run`, one compiled program per (config, snapshot epochs, gradient,
+    shapes): the params at each of ``epochs`` (stacked), and the run's loss and accuracy histories."""
+    one_epoch = make_fit(dataclasses.replace(config, epochs=1), grad_fn)
     dtype = require_dtype(config.dtype)
 
     def train_epoch(epoch, carry):
@@ -137,7 +170,6 @@ def record_snapshots(
         carry = jax.lax.fori_loop(interval[0], interval[1], train_epoch, carry)
         return carry, carry[0]
 
-    initial = config.architecture.init_params(key)
     history = jnp.zeros(config.epochs + 1, dtype)
     intervals = jnp.array(list(itertools.pairwise(epochs)))
     (final, loss, accuracy), snapshots = jax.lax.scan(train_interval, (initial, history, history), intervals)
@@ -186,6 +218,10 @@ def draw_loss_curve(ax, loss: np.ndarray) -> None:
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(StrMethodFormatter("{x:g}"))
         axis.set_minor_formatter(NullFormatter())
+    finite = loss[np.isfinite(loss) & (loss > 0)]
+    if finite.size and finite.max() < 10 * finite.min():
+        # within one decade there may be no power of ten to label: the minor ticks say the values
+        ax.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
 
 
 def learning_figure(
@@ -337,10 +373,13 @@ def hidden_units_figure(
     return fig
 
 
-def record_seed(config: TrainConfig, hparams: HParams, dataset: Dataset, seed: int) -> Recording:
+def record_seed(
+    config: TrainConfig, hparams: HParams, dataset: Dataset, seed: int, grad_fn: GradFn | None = None
+) -> Recording:
     """Seed ``seed``'s run on ``dataset`` recorded: the same key, hence the same run, as that
-    seed's in a ``train_many`` batch (:func:`twolayer_jax.many_runs.seed_keys`)."""
-    return record_run(config, seed_keys(seed, 1)[0], hparams, dataset.x, dataset.y)
+    seed's in a ``train_many`` batch (:func:`twolayer_jax.many_runs.seed_keys`); ``grad_fn`` as in
+    :func:`record_run`."""
+    return record_run(config, seed_keys(seed, 1)[0], hparams, dataset.x, dataset.y, grad_fn=grad_fn)
 
 
 def save_learning_files(
@@ -355,3 +394,111 @@ def save_learning_files(
     save_learning_gif(recording, config, dataset, title, folder / files["learning_animation"])
     save_learning_still(recording, config, dataset, title, folder / files["learning_still"])
     return files
+
+
+class Contender(NamedTuple):
+    """One column of a side-by-side animation: a name, the run's recording and the config it was
+    trained with (its network draws the map; its loss names the curve's axis)."""
+
+    label: str
+    recording: Recording
+    config: TrainConfig
+
+
+def column_headline(recording: Recording, frame: int, label: str) -> str:
+    epoch = recording.epochs[frame]
+    loss, accuracy = recording.loss[epoch], recording.accuracy[epoch]
+    if not np.isfinite(loss):
+        return f"{label}\ndiverged"
+    return f"{label}\nloss {loss:.5f}, accuracy {100 * accuracy:.2f}%"
+
+
+def side_by_side_figure(
+    contenders: list[Contender], outputs: list[np.ndarray], dataset: Dataset, title: str
+) -> tuple[Figure, Callable[[int], None]]:
+    """Several runs learning at once, one column each: above, the run's output over the plane
+    (``outputs[i]``, (snapshots, P, P)) with its 0.5 contour and the points; below, its own loss
+    curve (each run's own loss: an MSE and a cross-entropy are not one scale) with a cursor. Every
+    run must share the snapshot epochs, so a frame is one epoch for all. ``show(frame)`` as in
+    :func:`learning_figure`."""
+    epochs = {c.recording.epochs for c in contenders}
+    if len(epochs) != 1:
+        raise ValueError("side-by-side runs must share their snapshot epochs")
+    reference = contenders[0].recording
+    axis = boundary_axis(outputs[0].shape[-1])
+    fig = Figure(figsize=(4.3 * len(contenders), 8.2), layout="constrained")
+    axes = fig.subplots(2, len(contenders), squeeze=False, height_ratios=(1.25, 1))
+    meshes, cursors, dots, headlines, diverged = [], [], [], [], []
+    for column, (contender, output) in enumerate(zip(contenders, outputs, strict=True)):
+        map_ax, loss_ax = axes[:, column]
+        meshes.append(draw_output_map(map_ax, axis, output[0]))
+        draw_labelled_points(map_ax, dataset.x, dataset.y, size=24)
+        map_ax.set(xlabel="x[0]", ylabel="x[1]" if column == 0 else None, aspect="equal")
+        headlines.append(map_ax.set_title(column_headline(contender.recording, 0, contender.label)))
+        note = map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
+                           bbox={"facecolor": "white", "alpha": 0.9})  # fmt: skip
+        diverged.append(note)
+        draw_loss_curve(loss_ax, contender.recording.loss)
+        loss_ax.set(title=None, ylabel=f"{contender.config.network.loss} loss")
+        cursors.append(loss_ax.axvline(0, color="black", lw=1, alpha=0.6))
+        dots.extend(loss_ax.plot([0], [contender.recording.loss[0]], "o", color="black", ms=6, clip_on=False))
+    fig.colorbar(meshes[0], ax=axes[0, :].tolist(), shrink=0.8, label="network output y (0.5: the boundary)")
+    last = len(reference.loss) - 1
+    headline = fig.suptitle(f"{title}\nepoch {0:>{len(str(last))}} of {last} (the dots: this frame's epoch)",
+                            family="monospace")  # fmt: skip
+    # settled once, as in learning_figure: a layout re-solved per frame would jitter
+    fig.draw_without_rendering()
+    fig.set_layout_engine(None)
+    boundaries = [None] * len(contenders)
+
+    def show(frame: int) -> None:
+        epoch = reference.epochs[frame]
+        for column, (contender, output) in enumerate(zip(contenders, outputs, strict=True)):
+            meshes[column].set_array(output[frame])
+            if boundaries[column] is not None:
+                boundaries[column].remove()
+            boundaries[column] = draw_boundary(axes[0, column], axis, output[frame])
+            diverged[column].set_visible(not np.isfinite(contender.recording.loss[epoch]))
+            cursors[column].set_xdata([epoch, epoch])
+            dots[column].set_data([epoch], [contender.recording.loss[epoch]])
+            headlines[column].set_text(column_headline(contender.recording, frame, contender.label))
+        headline.set_text(
+            f"{title}\nepoch {epoch:>{len(str(last))}} of {last} (the dots: this frame's epoch)"
+        )
+
+    show(0)
+    return fig, show
+
+
+def contender_outputs(contenders: list[Contender], points: int) -> list[np.ndarray]:
+    return [np.asarray(outputs_over_plane(c.recording.params, c.config.network, points)) for c in contenders]
+
+
+def save_side_by_side_gif(
+    contenders: list[Contender], dataset: Dataset, title: str, path: Path, dpi: int = 72
+) -> Path:
+    """Every shared snapshot as one frame of an animated GIF at ``path`` (Pillow writer), the last
+    held a second, as :func:`save_learning_gif` does for one run."""
+    fig, show = side_by_side_figure(contenders, contender_outputs(contenders, FRAME_POINTS), dataset, title)
+    frames = len(contenders[0].recording.epochs)
+    hold = [frames - 1] * FRAMES_PER_SECOND
+    movie = FuncAnimation(fig, show, frames=[*range(frames), *hold], repeat=False)
+    movie.save(path, writer=PillowWriter(fps=FRAMES_PER_SECOND), dpi=dpi)
+    return path
+
+
+def save_side_by_side_still(
+    contenders: list[Contender],
+    dataset: Dataset,
+    title: str,
+    path: Path,
+    epoch: int | None = None,
+    dpi: int = 110,
+) -> Path:
+    """One frame of :func:`save_side_by_side_gif` as a PNG: the last snapshot at or before
+    ``epoch`` (the end when None), on the report's finer grid."""
+    frame = frame_index(contenders[0].recording, epoch)
+    stills = [c._replace(recording=only_frame(c.recording, frame)) for c in contenders]
+    fig, _ = side_by_side_figure(stills, contender_outputs(stills, STILL_POINTS), dataset, title)
+    fig.savefig(path, dpi=dpi)
+    return path

@@ -56,6 +56,7 @@ from twolayer_jax.report.study import (
     run_grid,
 )
 from twolayer_jax.report.text import write_report
+from twolayer_jax.report.watch import watch_files, watch_section
 from twolayer_jax.summary import representative_index
 
 DEFAULT_SEEDS = 32
@@ -664,9 +665,13 @@ def write_everything(experiments, datasets, settings, folder: Path, args, argv, 
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()
     seconds["gradient check"] = round(time.perf_counter() - checked, 1)
+    watched = time.perf_counter()
+    shown = {name: record["representative_seed"] for name, record in results["main"].items()}
+    results["watch"] = watch_section(datasets, lr_config(settings), shown, folder)
+    seconds["watch it learn"] = round(time.perf_counter() - watched, 1)
     main_files = {f"main_{name}_{key}": file for name, record in results["main"].items()
                   for key, file in record["files"].items()}  # fmt: skip
-    results["files"] = figures(grids, datasets, results, folder) | main_files
+    results["files"] = figures(grids, datasets, results, folder) | main_files | watch_files(results["watch"])
     results["run"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "device": device_phrase(),

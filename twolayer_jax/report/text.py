@@ -833,7 +833,127 @@ def timing(results: dict) -> list[str]:
     ]
 
 
+def linked_still(files: dict[str, str], still: str, animation: str, caption: str) -> str:
+    """A still image that links to its animation."""
+    return f"[![{caption}]({files[still]})]({files[animation]})"
+
+
+def outcome_sentence(run: dict, epochs: int) -> str:
+    """How one recorded run ended, from its summary: diverged, settled at 100 %, or short of it."""
+    if run["diverged_at"] is not None:
+        return f"diverges at epoch {run['diverged_at']} (its loss becomes NaN or inf)"
+    if run["settled_at_100"] is not None:
+        return (
+            f"stays at 100 % accuracy from epoch {run['settled_at_100']} on and ends at loss "
+            f"{number(run['final_loss'])}"
+        )
+    return (
+        f"ends at loss {number(run['final_loss'])} and accuracy {percent(run['final_accuracy'])} "
+        f"after {epochs} epochs"
+    )
+
+
+def watch_it_learn(results: dict) -> list[str]:
+    """The "Watch it learn" section (twolayer_jax/report/watch.py writes its files and record), from
+    ``results["watch"]`` and the settings alone."""
+    watch, settings = results["watch"], results["settings"]
+    hidden, epochs = settings["hidden"], watch["epochs"]
+    lines = [
+        "",
+        "### Anything else worth showing: watching it learn",
+        "",
+        "Each dataset's shown seed (the seed of the Results with the median final loss) is trained again "
+        f"alone, its params kept at {watch['snapshots']} epochs from the first to the last, spaced "
+        "logarithmically because a run changes most at first. Each image is the last frame of an "
+        "animation: click it for the GIF.",
+        "",
+        "#### The decision boundary as it learns",
+    ]
+    for name, record in watch["datasets"].items():
+        caption = f"{name}: the output as it learns"
+        lines += [
+            "",
+            linked_still(record["files"], "learning_still", "learning_animation", caption),
+            "",
+            f"**{name}**, seed {record['seed']}: the run {outcome_sentence(record['run'], epochs)}. Left, "
+            f"the output over the input plane with its {number(settings['threshold'])} contour; right, the "
+            "loss, a dot at the frame's epoch.",
+        ]
+    lines += [
+        "",
+        "#### What the hidden units compute",
+        "",
+        "A layer-1 unit is σ of a linear function of the input, σ(x·w + b): its map is a soft half-plane "
+        "with one straight edge, whose steepness is the length of w. A layer-2 unit is σ of a weighted sum "
+        f"of all {hidden[0]} half-planes, so its map can bend and combine them: a band, a wedge, a corner. "
+        "The maps are shown at the start and at the end, on one colour scale.",
+    ]
+    for name, record in watch["datasets"].items():
+        first, second = record["units_shown"]
+        start, end = record["units_epochs"]
+        lines += [
+            "",
+            f"![{name}: single hidden units at the start and the end]({record['files']['hidden_units']})",
+            "",
+            f"**{name}**, seed {record['seed']}: the {first} of {hidden[0]} layer-1 units and the {second} "
+            f"of {hidden[1]} layer-2 units the next layer listens to most at epoch {end}, at epoch {start} "
+            f"and at epoch {end}.",
+        ]
+    if "comparison" in watch:
+        lines += comparison_text(watch, epochs)
+    return lines
+
+
+def comparison_text(watch: dict, epochs: int) -> list[str]:
+    """The side-by-side runs and the checker's diagnosis of the mistake."""
+    comparison, verdict = watch["comparison"], watch["diagnosis"]
+    runs = comparison["runs"]
+    mse, bce, mistake = runs["lab"], runs["cross_entropy"], runs["mistake"]
+    named = listing([f"`{name}`" for name in verdict["named"]])
+    dataset = comparison["dataset"]
+    return [
+        "",
+        "#### MSE, cross-entropy and the handout's mistake",
+        "",
+        linked_still(comparison["files"], "still", "animation", f"{dataset}: three ways to train it"),
+        "",
+        f"On {dataset}, seed {comparison['seed']}, from the same initial weights, trained three ways:"
+        f" the lab's MSE run {outcome_sentence(mse, epochs)}; with binary cross-entropy the run "
+        f"{outcome_sentence(bce, epochs)}; with the handout's mistake, its `x * (1 - x)` handed the "
+        f"pre-activation t instead of the output σ(t), it {outcome_sentence(mistake, epochs)}."
+        + cross_entropy_sentence(mse, bce),
+        "",
+        "Each column shows its own loss: a cross-entropy and a squared error are not on one scale. Fed t, "
+        "the 'derivative' $t(1 - t)$ is no longer in $[0, 1/4]$: it is negative for every t outside "
+        "$[0, 1]$ and grows like $-t^2$, so the steps point the wrong way and grow with the weights.",
+        "",
+        "Given this backward pass (its gradients and δs) as a submission, the checker (`python -m "
+        f"twolayer_jax.check`) grades it {verdict['verdict']} on its {verdict['problems']} random problems "
+        f"and names the mistake ({named}):",
+        "",
+        "```text",
+        *verdict["printout"],
+        "```",
+    ]
+
+
+def cross_entropy_sentence(mse: dict, bce: dict) -> str:
+    """Which loss gets the shown seed to 100 % for good sooner, when both get there ("" otherwise;
+    else a sentence with its leading space)."""
+    if mse["settled_at_100"] is None or bce["settled_at_100"] is None:
+        return ""
+    if bce["settled_at_100"] == mse["settled_at_100"]:
+        return f" Both stay at 100 % from the same epoch, {bce['settled_at_100']}."
+    sooner = "sooner" if bce["settled_at_100"] < mse["settled_at_100"] else "later"
+    return (
+        f" Cross-entropy gets there {sooner}: epoch {bce['settled_at_100']} against "
+        f"{mse['settled_at_100']} with MSE. Its gradient at the output, δ₃ = (ŷ − y)/n, has no σ' factor "
+        "that vanishes where the output saturates."
+    )
+
+
 def write_report(results: dict) -> str:
     """The whole REPORT.md."""
-    sections = [header, summary, introduction, setups, main_results, discussion, extras, conclusion, timing]
+    sections = [header, summary, introduction, setups, main_results, discussion, watch_it_learn, extras,
+                conclusion, timing]  # fmt: skip
     return "\n".join(line for section in sections for line in section(results)) + "\n"
