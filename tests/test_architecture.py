@@ -45,7 +45,12 @@ LAYERS = [
     ["twolayer_jax.checks.platforms"],
     ["twolayer_jax.checks.check"],
     # the report's wing, which quotes the gradient check
-    ["twolayer_jax.report", "twolayer_jax.report.study", "twolayer_jax.report.watch"],
+    [
+        "twolayer_jax.report",
+        "twolayer_jax.report.study",
+        "twolayer_jax.report.watch",
+        "twolayer_jax.report.diagram",
+    ],
     ["twolayer_jax.report.text"],
     ["twolayer_jax.report.cli"],
     # the doors: `python -m twolayer_jax.<command>` and `twolayer-jax <command>`
