@@ -181,7 +181,7 @@ def test_every_number_in_the_section_is_in_the_record(section):
     quoted = quoted_numbers(text)
     assert len(quoted) > 40
     assert not sorted({n for n in quoted if n not in known})
-    planted = text.replace("## Watch it learn", "## Watch it learn\n\nIt takes 4321 epochs.")
+    planted = text.replace("watching it learn\n", "watching it learn\n\nIt takes 4321 epochs.\n")
     assert [n for n in quoted_numbers(planted) if n not in known] == ["4321"]
 
 
@@ -194,7 +194,7 @@ def test_the_section_reads_its_sentences_off_the_record(section):
     assert (
         f"]({record['comparison']['files']['still']})]({record['comparison']['files']['animation']})" in text
     )
-    assert "## Watch it learn" in text and "```text" in text
+    assert "### Anything else worth showing: watching it learn" in text and "```text" in text
     settled = json.loads(json.dumps(record))
     runs = settled["comparison"]["runs"]
     runs["lab"] |= {"settled_at_100": 812, "diverged_at": None, "final_loss": 0.0042}
