@@ -12,8 +12,10 @@ from twolayer_jax import data
 from twolayer_jax.config import TrainConfig
 from twolayer_jax.model import init_params
 from twolayer_jax.network import LAB_NETWORK
+from twolayer_jax.one_run import TrainResult
 from twolayer_jax.report import explain
 from twolayer_jax.report.study import wilson_interval
+from twolayer_jax.summary import RunSummary
 
 # ---------------------------------------------------------------- measurements
 
@@ -35,6 +37,8 @@ def test_the_best_line_on_xor_easy_gets_16_of_21_points():
         ([[0, 0], [1, 1], [0, 1], [1, 0]], [0, 0, 1, 1], 3 / 4),  # XOR's four corners
         ([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 0, 0, 1], 1.0),  # AND: one line does it
         ([[0, 0], [1, 0], [2, 0], [3, 0]], [1, 0, 1, 0], 3 / 4),  # collinear, alternating
+        ([[0, 0], [1, 0], [2, 0], [3, 0]], [0, 1, 0, 1], 3 / 4),  # the same, mirrored
+        ([[0, 0], [-1, 1], [1, 1]], [1, 0, 0], 1.0),  # the 1 cut off only by a line whose 1 side is below
     ],
 )
 def test_the_best_line_on_small_cases_known_by_hand(points, labels, best):
@@ -80,7 +84,34 @@ def test_a_saturated_constant_output_has_no_slope():
     state = explain.output_state(params, xor, LAB_NETWORK)
     assert state["spread"] == 0 and state["largest_slope"] == 0 and state["median_output"] == 1
     assert state["smallest_logit"] == pytest.approx(30.0)
-    assert explain.sigmoid_slope(17.0) == pytest.approx(math.exp(-17), rel=1e-6)
+    assert explain.sigmoid_slope(0.0) == 0.25
+    sigma = 1 / (1 + math.exp(-2.0))
+    assert explain.sigmoid_slope(-2.0) == pytest.approx(sigma * (1 - sigma))
+
+
+def stacked(*trees):
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def test_only_a_failed_run_with_a_constant_saturated_output_is_stuck():
+    """Of three runs, one at 100 %, one whose output is σ(30) everywhere (stuck) and one whose
+    output is σ(0.5) everywhere (constant, but σ' ≈ 0.235: not stuck), one is stuck of two failed."""
+    xor = data.xor_easy()
+    base = init_params(jax.random.key(0), (4, 4), jnp.float32)
+    constant = {"W3": jnp.zeros_like(base["W3"])}
+    runs_params = [
+        base,
+        base | constant | {"b3": jnp.array([30.0], jnp.float32)},
+        base | constant | {"b3": jnp.array([0.5], jnp.float32)},
+    ]
+    result = TrainResult(stacked(*runs_params), None, None)
+    runs = [
+        RunSummary(0, 0.01, 1.0, 10, None, 10),
+        RunSummary(1, 0.5, 0.5, None, None),
+        RunSummary(2, 0.25, 0.5, None, None),
+    ]
+    failed, stuck = explain.failed_outputs(runs, result, xor, LAB_NETWORK)
+    assert failed == 2 and len(stuck) == 1 and stuck[0]["median_output"] == 1
 
 
 def test_the_distance_to_linears_boundary():

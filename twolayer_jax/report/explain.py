@@ -317,7 +317,7 @@ def best_line_accuracy(x: np.ndarray, y: np.ndarray) -> float:
     split at an angle with ties is also made at an angle beside it."""
     differences = (x[:, None, :] - x[None, :, :]).reshape(-1, 2)
     differences = differences[np.any(differences != 0, axis=1)]
-    critical = np.sort(np.mod(np.arctan2(differences[:, 1], differences[:, 0]) + np.pi / 2, np.pi))
+    critical = np.unique(np.mod(np.arctan2(differences[:, 1], differences[:, 0]) + np.pi / 2, np.pi))
     edges = np.concatenate([critical, [critical[0] + np.pi]]) if critical.size else np.array([0.0, np.pi])
     angles = (edges[:-1] + edges[1:]) / 2
     labels = y.ravel().astype(bool)
@@ -609,8 +609,8 @@ def bce_sentences(datasets: dict) -> list[str]:
     if unstuck:
         where = listing([f"{c['bce_failed']} on `{name}`" for name, c in unstuck.items()])
         sentences.append(
-            f"The cross-entropy runs that still fail ({where}) have no saturated constant output: what stops them "
-            "is not the output's σ' but the rate itself, too large for the layers below."
+            f"The cross-entropy runs that still fail ({where}) have no saturated constant output, so the output's "
+            "σ' is not what stops them."
         )
     return sentences
 
@@ -660,7 +660,7 @@ def scaled_width_sentences(results: dict) -> list[str]:
         after = listing([f"{epochs_phrase(r['scaled'])} at lr {number(r['lr'])}" for r in rows])
         text = (
             f"On `{name}`, widths {listing([str(r['width']) for r in rows])} take a median of {before} epochs to "
-            f"100 % at lr {lab}; at lr · {lab_width}/h, which moves every width's output alike, they take {after}."
+            f"100 % at lr {lab}; at lr · {lab_width}/h, which moves every width's output alike, they take {after}"
         )
         sentences.append(text + width_verdict(record["unscaled_ratio"], record["scaled_ratio"], rows))
     return sentences
@@ -669,10 +669,10 @@ def scaled_width_sentences(results: dict) -> list[str]:
 def width_verdict(unscaled: float | None, scaled: float | None, rows: list[dict]) -> str:
     """What the narrowest's time over the widest's, before and after scaling the rate, says."""
     if unscaled is None or scaled is None or unscaled <= 1:
-        return ""
+        return "."
     narrow, wide = rows[0]["width"], rows[-1]["width"]
     ratios = (
-        f" (width {narrow}'s median over width {wide}'s: {number(unscaled)} before, {number(scaled)} after)"
+        f" (width {narrow}'s median over width {wide}'s: {number(unscaled)} before, {number(scaled)} after)."
     )
     if scaled <= 1:
         return (
@@ -725,13 +725,13 @@ def width_sentences(results: dict) -> list[str]:
 
 
 def speed_comparison(first: dict, second: dict) -> str | None:
-    """``about as long``, ``sooner`` or ``later``: the first outcome's median epochs to 100 %
+    """``in about as many epochs``, ``sooner`` or ``later``: the first outcome's median epochs to 100 %
     against the second's (None when either has none)."""
     a, b = first["median_epochs_to_100"], second["median_epochs_to_100"]
     if a is None or b is None:
         return None
     if 1 / SAME_SPEED <= a / b <= SAME_SPEED:
-        return "about as long"
+        return "in about as many epochs"
     return "sooner" if a < b else "later"
 
 
@@ -743,7 +743,7 @@ def momentum_sentences(results: dict) -> list[str]:
         mo, sgd = by_optimizer["momentum"], by_optimizer["sgd"]
         parts.append(f"{epochs_phrase(mo)} against {epochs_phrase(sgd)} on `{name}`")
         verdicts.append((name, speed_comparison(mo, sgd)))
-    if all(v == "about as long" for _, v in verdicts):
+    if all(v == "in about as many epochs" for _, v in verdicts):
         verdict = "about as long, as equal steps predict"
     else:
         verdict = "; momentum gets there " + listing([f"{v} on `{name}`" for name, v in verdicts if v])
@@ -789,8 +789,9 @@ def activation_sentences(results: dict) -> list[str]:
     least = all(min(by, key=lambda a: by[a]["delta1"]) == lab for by in ratios.values())
     slowest = all(slowest_activation(by) == lab for by in outcomes.values())
     why = (
-        "Each sigmoid layer multiplies δ by σ'(a) ≤ 1/4 on its way back, so δ₁ is at most a sixteenth of what "
-        "reaches the output's inputs, while tanh' ≤ 1 and relu' = 1 wherever the unit is on"
+        "Each sigmoid layer multiplies δ by $\\sigma'(a) \\le 1/4$ on its way back, so the two hidden layers shrink "
+        "it at least sixteenfold besides what the weights do, while $\\tanh' \\le 1$ and "
+        "$\\mathrm{relu}' = 1$ wherever the unit is on"
     )
     if least and slowest:
         sentences.append(
