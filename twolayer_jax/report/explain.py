@@ -33,7 +33,7 @@ SECTION = "explanations"  # the extra grids' section in plan() and in the traine
 BCE = "bce"  # the extra grid that retrains the collapsing rate with cross-entropy
 SCALED = "scaled widths"  # the extra grid of narrow widths at a rate scaled by 100/h
 # Narrow widths of the hidden-units grid retrained at lr · (lab width)/h; the lab's width is that
-# grid's own cell at the lab's rate. Padded to 32, the grid costs a tenth of a width-100 cell.
+# grid's own cell at the lab's rate. The grid is padded to 32, not 100, so it stays cheap.
 SCALED_WIDTHS = (8, 16, 32)
 EARLY_EPOCHS = 500  # "early": the first epochs, where the lab's rate overshoots
 # A loss that grows by more than this fraction in one epoch rises; float32 rounding of a loss
@@ -49,15 +49,16 @@ SATURATED_SLOPE = 1e-3  # σ'(a₃) below this at every point: the output unit i
 def scaled_rate(width: int, lab_width: int, lab_rate: float) -> float:
     """The rate at which a width-h network's output moves as the lab's does at ``lab_rate``.
 
-    a₃ = Σⱼ z₂ⱼ W₃ⱼ + b₃ sums h terms, and a step changes each W₃ⱼ by −lr·Σᵢ δ₃ᵢ z₂ᵢⱼ, so a₃ moves
-    by −lr·Σᵢ δ₃ᵢ Σⱼ z₂ᵢⱼ z₂ₖⱼ: h terms of about the same size. The same lr moves a width-h
+    a₃ = Σⱼ z₂ⱼ W₃ⱼ + b₃ sums h terms, and a step changes each W₃ⱼ by −lr·Σᵢ δ₃ᵢ z₂ᵢⱼ, so point k's
+    a₃ moves by −lr·Σᵢ δ₃ᵢ Σⱼ z₂ₖⱼ z₂ᵢⱼ: a sum over j of h terms of about the same size (z₂ starts
+    near 1/2). The same lr moves a width-h
     output about h/100 as far as the lab's; lr·100/h moves it as far."""
     return lab_rate * lab_width / width
 
 
 def explanation_seeds(seeds: int) -> int:
     """The extra grids' seeds: a quarter of the discussion's (8 of 32), enough for a count and a
-    median, so that both grids on both datasets stay within half a minute of a full report."""
+    median, so that both grids on both datasets add about half a minute to a full report."""
     return max(1, seeds // 4)
 
 
