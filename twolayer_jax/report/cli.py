@@ -47,10 +47,13 @@ from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
+from twolayer_jax.report.explain import SECTION as EXPLANATIONS
+from twolayer_jax.report.explain import explanation_experiments, explanation_records, explanation_seeds
 from twolayer_jax.report.study import (
     INTERVAL_CONFIDENCE,
     Cell,
     CellOutcome,
+    Experiment,
     GridResult,
     cell_outcome,
     run_grid,
@@ -114,18 +117,6 @@ class Settings:
     dtype: str
 
 
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """One grid on one dataset: a config and its cells, trained in one program."""
-
-    section: str
-    label: str  # the cell label when the grid has one cell (an optimizer, an activation)
-    dataset: Dataset
-    config: TrainConfig
-    cells: list[Cell]
-    seeds: int
-
-
 def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
     """Every grid the report trains, in the order it trains them."""
     base = lr_config(settings)
@@ -159,7 +150,9 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
                 cells = [Cell(name, HParams(lr=OPTIMIZER_RATES[name]))]
                 key = conv_comparison_key(model, hidden, name)
                 experiments.append(Experiment("conv", key, dataset, config, cells, extras))
-    return experiments
+    return experiments + explanation_experiments(
+        base, explanation_seeds(settings.seeds), datasets, max(LEARNING_RATES)
+    )
 
 
 def conv_comparison_config(base: TrainConfig, model: str, hidden: tuple[int, int], optimizer: str):
@@ -350,6 +343,7 @@ SECTION_TITLES = {
     "optimizers": "optimizer",
     "activations": "activation",
     "conv": "conv comparison",
+    EXPLANATIONS: "explanation",
 }
 
 
@@ -608,6 +602,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
             "kernel_size": CONV["kernel_size"],
             "models": conv_comparison_records(grids, settings),
         },
+        EXPLANATIONS: explanation_records(grids, datasets, lr_config(settings)),
     }
 
 

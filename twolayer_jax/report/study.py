@@ -107,6 +107,18 @@ def cell_outcome(label: str, runs: list[RunSummary]) -> CellOutcome:
 
 
 @dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One grid on one dataset: a config and its cells, trained in one program."""
+
+    section: str
+    label: str  # the cell label when the grid has one cell (an optimizer, an activation)
+    dataset: Dataset
+    config: TrainConfig
+    cells: list[Cell]
+    seeds: int
+
+
+@dataclasses.dataclass(frozen=True)
 class GridResult:
     """A grid's outcomes, plus each cell's raw result (leading axis: the cell's seeds)."""
 

@@ -8,18 +8,9 @@ import numpy as np
 
 from twolayer_jax import formats
 from twolayer_jax.data import LINEAR, XOR_EASY
+from twolayer_jax.report import explain
+from twolayer_jax.report.wording import listing, number, percent, scientific
 from twolayer_jax.summary import RunSummary
-
-
-def number(value: float) -> str:
-    """An integer as such, anything else to 4 significant digits."""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.4g}"
-
-
-def percent(fraction: float) -> str:
-    return f"{100 * fraction:.2f} %"
 
 
 def whole_percent(fraction: float) -> str:
@@ -30,16 +21,6 @@ def share_interval(outcome: dict) -> str:
     """The Wilson interval on a cell's share of seeds at 100 %, in whole percent: "89–100 %"."""
     low, high = outcome["at_100_interval"]
     return f"{whole_percent(low)}–{whole_percent(high)} %"
-
-
-def scientific(value: float) -> str:
-    return f"{value:.1e}"
-
-
-def listing(values: list[str]) -> str:
-    if not values:
-        return "none"
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
 def epochs_cell(outcome: dict) -> str:
@@ -414,6 +395,7 @@ def discussion(results: dict) -> list[str]:
     explanations = rate_explanations(results["learning_rate"])
     if explanations:
         lines += [" ".join(explanations), ""]
+    lines += [" ".join(explain.rate_sentences(results)), ""]
     for name, cells in results["learning_rate"].items():
         lines += [f"{name}:", "", *outcome_table("lr", [(c["label"], c) for c in cells]), ""]
     lines += [
@@ -429,6 +411,7 @@ def discussion(results: dict) -> list[str]:
     for name, cells in results["hidden_units"].items():
         sentences = sweep_sentences(cells, "width", epochs) + ordering_sentence(cells, "width", "width")
         lines += [f"**{name}.** " + " ".join(sentences), ""]
+    lines += [" ".join(explain.width_sentences(results)), ""]
     for name, cells in results["hidden_units"].items():
         lines += [f"{name}:", "", *outcome_table("units per layer", [(c["label"], c) for c in cells]), ""]
     lines += without_activations(results)
@@ -666,6 +649,8 @@ def extras(results: dict) -> list[str]:
         + ". The runs use the hand-written updates of `manual/optimizers.py`; optax's twins agree with them "
         "update for update (a test). " + fastest_sentence(optimizers["outcomes"]),
         "",
+        " ".join(explain.optimizer_sentences(results)),
+        "",
     ]
     lines += comparison_tables(optimizers["outcomes"], "optimizer", lambda k: f"{k} (lr {number(rates[k])})")
     lines += [
@@ -676,6 +661,8 @@ def extras(results: dict) -> list[str]:
         f"The hidden layers' activation changes; the output stays a sigmoid and the optimizer the lab's plain "
         f"gradient descent at lr {number(activations['lr'])}. Each derivative is written by hand in "
         "`manual/derivatives.py`. " + fastest_sentence(activations["outcomes"]),
+        "",
+        " ".join(explain.activation_sentences(results)),
         "",
     ]
     lines += comparison_tables(activations["outcomes"], "activation", str)
