@@ -50,7 +50,9 @@ LAYERS = [
         "twolayer_jax.report.study",
         "twolayer_jax.report.watch",
         "twolayer_jax.report.diagram",
+        "twolayer_jax.report.wording",
     ],
+    ["twolayer_jax.report.explain"],
     ["twolayer_jax.report.text"],
     ["twolayer_jax.report.cli"],
     # the doors: `python -m twolayer_jax.<command>` and `twolayer-jax <command>`
