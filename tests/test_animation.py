@@ -3,12 +3,15 @@ seed recorded alone ending where the batch ends, the GIF, the still, the hidden 
 ``train --animate``. Small runs (64 epochs, a few frames, low dpi) keep it quick."""
 
 import dataclasses
+import io
 import json
 
 import chex
 import jax
 import numpy as np
 import pytest
+from matplotlib import colormaps
+from matplotlib.animation import PillowWriter
 from matplotlib.collections import QuadMesh
 from PIL import Image
 
@@ -99,7 +102,7 @@ def test_an_optimizer_with_state_is_refused():
                    DATASET.x, DATASET.y, FRAMES)  # fmt: skip
 
 
-class CountingPillowWriter(animation.PillowWriter):
+class CountingPillowWriter(animation.OnePaletteWriter):
     frames = 0
 
     def grab_frame(self, **savefig_kwargs):
@@ -108,17 +111,26 @@ class CountingPillowWriter(animation.PillowWriter):
 
 
 def test_the_gif_has_a_frame_per_snapshot_written_by_the_pillow_writer(recording, tmp_path, monkeypatch):
-    monkeypatch.setattr(animation, "PillowWriter", CountingPillowWriter)
+    assert issubclass(animation.OnePaletteWriter, PillowWriter)
+    monkeypatch.setattr(animation, "OnePaletteWriter", CountingPillowWriter)
     monkeypatch.setattr(CountingPillowWriter, "frames", 0)
     path = save_learning_gif(recording, CONFIG, DATASET, "xor_easy, seed 3", tmp_path / "a.gif", dpi=30)
     assert CountingPillowWriter.frames == len(recording.epochs) + animation.FRAMES_PER_SECOND
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.is_animated and gif.n_frames > 1
         assert gif.size == (300, 132)  # the figure's 10 x 4.4 inches at 30 dpi
-        first = np.asarray(gif.convert("RGB"))
+        first = np.asarray(gif.convert("RGB")).astype(int)
         gif.seek(gif.n_frames - 1)
-        last = np.asarray(gif.convert("RGB"))
-    assert np.mean(np.any(first != last, axis=-1)) > 0.05, "the network's output map changes as it learns"
+        last = np.asarray(gif.convert("RGB")).astype(int)
+    # the frames move (this short run's map changes by a few of 255 levels: the cursor and the
+    # numbers move most), and the last is the last snapshot drawn whole, to the palette's few levels
+    assert np.mean(np.any(first != last, axis=-1)) > 0.02
+    points = animation.FRAME_POINTS
+    outputs = np.asarray(animation.outputs_over_plane(recording.params, CONFIG.network, points))
+    whole = animation.learning_figure(recording, outputs, DATASET, "xor_easy, seed 3")
+    whole.show(len(recording.epochs) - 1)
+    error = np.abs(last - frame_pixels(whole.fig)[..., :3])
+    assert error.mean() < 3 and np.percentile(error.max(axis=-1), 99) < 12, "as drawn, in one palette"
 
 
 def test_the_still_is_a_png_of_the_chosen_epoch(recording, tmp_path):
@@ -130,8 +142,50 @@ def test_the_still_is_a_png_of_the_chosen_epoch(recording, tmp_path):
     chosen = frame_index(recording, 20)  # the last snapshot at or before epoch 20
     assert recording.epochs[chosen] <= 20 < recording.epochs[chosen + 1]
     still = animation.only_frame(recording, chosen)
-    fig, _ = animation.learning_figure(still, np.zeros((1, 3, 3)), DATASET, "xor_easy, seed 3")
+    fig = animation.learning_figure(still, np.zeros((1, 3, 3)), DATASET, "xor_easy, seed 3").fig
     assert f"epoch {recording.epochs[chosen]} of 64: loss " in fig._suptitle.get_text()
+
+
+def frame_pixels(fig, dpi: int = 30) -> np.ndarray:
+    """``fig`` saved as a GIF frame is: RGBA at ``dpi``, as ints."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="rgba", dpi=dpi)
+    width, height = (fig.get_size_inches() * dpi).astype(int)
+    return np.frombuffer(buffer.getbuffer(), np.uint8).reshape(height, width, 4).astype(int)
+
+
+def test_a_frame_over_the_painted_backdrop_is_the_frame_drawn_whole(recording):
+    """What does not move is drawn once, and a frame drawn over it has the whole frame's pixels
+    (but for a few where a tick meets a frame line): nothing that moves is left baked in the
+    backdrop, nothing static is lost, and the two line up."""
+    outputs = np.asarray(animation.outputs_over_plane(recording.params, CONFIG.network, 21))
+    whole = animation.learning_figure(recording, outputs, DATASET, "xor_easy, seed 3")
+    painted = animation.learning_figure(recording, outputs, DATASET, "xor_easy, seed 3")
+    animation.paint_backdrop(painted.fig, painted.moving, 30)
+    assert not any(ax.xaxis.get_visible() or ax.yaxis.get_visible() for ax in painted.fig.axes)
+    for frame in (len(recording.epochs) - 1, 1):  # the first drawn frame first, then back to an early one
+        whole.show(frame)
+        painted.show(frame)
+        difference = np.abs(frame_pixels(whole.fig) - frame_pixels(painted.fig)).max(axis=-1)
+        assert np.mean(difference > 8) < 1e-3, frame
+    # and two frames differ by more, so the comparison sees what moves
+    whole.show(len(recording.epochs) - 1)
+    difference = np.abs(frame_pixels(whole.fig) - frame_pixels(painted.fig)).max(axis=-1)
+    assert np.mean(difference > 8) > 5e-3
+
+
+def test_the_gif_palette_keeps_a_pale_map_s_tint():
+    """Median cut alone turns the few pixels of a map near 0.5 to the nearest grey; the palette's
+    steps of the colour map keep them tinted, near their true colour."""
+    colormap = colormaps["RdBu"]
+    sample = Image.new("RGBA", (40, 40), "white")
+    palette = animation.gif_palette(sample, colormap)
+    for value in (0.45, 0.55, 0.1, 0.9):
+        true = np.rint(255 * np.array(colormap(value)[:3])).astype(int)
+        pale = Image.new("RGB", (4, 4), tuple(true.tolist()))
+        shown = np.asarray(pale.quantize(palette=palette, dither=Image.Dither.NONE).convert("RGB"))[0, 0]
+        assert np.abs(shown.astype(int) - true).max() <= 6, (value, shown, true)
+        assert (shown[0] > shown[2]) == (true[0] > true[2]), "red stays red, blue stays blue"
 
 
 def test_a_diverged_run_animates_and_says_so(tmp_path):
@@ -140,7 +194,7 @@ def test_a_diverged_run_animates_and_says_so(tmp_path):
     diverged = record_run(config, jax.random.key(0), HParams(), DATASET.x, DATASET.y, FRAMES)
     assert not np.isfinite(diverged.loss[-1])
     outputs = np.asarray(animation.outputs_over_plane(diverged.params, config.network, 11))
-    fig, show = animation.learning_figure(diverged, outputs, DATASET, "diverging")
+    fig, show, _ = animation.learning_figure(diverged, outputs, DATASET, "diverging")
     show(len(diverged.epochs) - 1)
     assert "diverged" in fig._suptitle.get_text()
     save_learning_still(diverged, config, DATASET, "diverging", tmp_path / "d.png", dpi=20)

@@ -214,7 +214,7 @@ def test_a_diverged_column_says_so_on_its_map_and_in_its_headline():
     blown = lab._replace(loss=loss)
     contenders = [Contender("a", lab, CONFIG), Contender("b", blown, CONFIG)]
     outputs = [np.zeros((len(lab.epochs), 3, 3))] * 2
-    fig, show = animation.side_by_side_figure(contenders, outputs, dataset, "t")
+    fig, show, _ = animation.side_by_side_figure(contenders, outputs, dataset, "t")
     notes = [t for ax in fig.axes for t in ax.texts if t.get_text() == "diverged"]
     for frame, expected in ((2, [False, False]), (len(lab.epochs) - 1, [False, True])):
         show(frame)

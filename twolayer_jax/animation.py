@@ -26,8 +26,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.text import Text
 from matplotlib.ticker import NullFormatter, StrMethodFormatter
+from PIL import Image
 
 from twolayer_jax import validation
 from twolayer_jax.config import (
@@ -51,7 +58,6 @@ from twolayer_jax.plots import (
     boundary_inputs,
     draw_boundary,
     draw_labelled_points,
-    draw_output_map,
 )
 
 FRAMES = 48  # snapshots of a run: enough to watch the boundary move, few enough for a GIF of ~1 MB
@@ -224,19 +230,28 @@ def draw_loss_curve(ax, loss: np.ndarray) -> None:
         ax.yaxis.set_minor_formatter(StrMethodFormatter("{x:g}"))
 
 
-def learning_figure(
-    recording: Recording, outputs: np.ndarray, dataset: Dataset, title: str
-) -> tuple[Figure, Callable[[int], None]]:
-    """The animation's figure and ``show(frame)``, which sets it to snapshot ``frame``: left, the
-    network's output over the plane (``outputs``, (snapshots, P, P)) with its 0.5 contour and the
-    points; right, the loss curve with a cursor at the snapshot's epoch; above, epoch, loss and
-    accuracy. The colour scale and both axes are fixed, so only the network's change moves."""
+class Animated(NamedTuple):
+    """A figure that an animation steps through the snapshots: ``show(frame)`` sets it to snapshot
+    ``frame``; ``moving`` are the artists ``show`` changes and those that must stay drawn over
+    them (the points over the heat map). Everything else stays as first drawn, so a GIF draws it
+    once (:func:`paint_backdrop`)."""
+
+    fig: Figure
+    show: Callable[[int], None]
+    moving: list[Artist]
+
+
+def learning_figure(recording: Recording, outputs: np.ndarray, dataset: Dataset, title: str) -> Animated:
+    """The animation's figure, set to snapshot 0 but for the boundary (``show(0)`` draws it): left,
+    the network's output over the plane (``outputs``, (snapshots, P, P)) with its 0.5 contour and
+    the points; right, the loss curve with a cursor at the snapshot's epoch; above, epoch, loss
+    and accuracy. The colour scale and both axes are fixed, so only the network's change moves."""
     axis = boundary_axis(outputs.shape[-1])
     fig = Figure(figsize=(10, 4.4), layout="constrained")
     map_ax, loss_ax = fig.subplots(1, 2, width_ratios=(1, 1.1))
-    mesh = draw_output_map(map_ax, axis, outputs[0])
+    mesh = draw_map_image(map_ax, axis, outputs[0])
     fig.colorbar(mesh, ax=map_ax, label="network output y (0.5: the boundary)")
-    draw_labelled_points(map_ax, dataset.x, dataset.y, size=36)
+    points = drawn_points(map_ax, dataset, size=36)
     map_ax.set(xlabel="x[0]", ylabel="x[1]", title="network output over the input plane")
     map_ax.set_aspect("equal")
     diverged = map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
@@ -263,21 +278,144 @@ def learning_figure(
         dot.set_data([epoch], [recording.loss[epoch]])
         headline.set_text(frame_headline(recording, frame, title))
 
+    return Animated(fig, show, [mesh, points, diverged, cursor, dot, headline])
+
+
+def draw_map_image(ax: Axes, axis: np.ndarray, output: np.ndarray) -> AxesImage:
+    """The heat map of :func:`twolayer_jax.plots.draw_output_map` (its colours and scale, a cell
+    centred on each grid point) as an image: a frame resamples one picture instead of filling a
+    polygon per cell, which took a fifth of a side-by-side frame's time."""
+    half = (axis[1] - axis[0]) / 2
+    extent = (axis[0] - half, axis[-1] + half, axis[0] - half, axis[-1] + half)
+    return ax.imshow(
+        output, cmap="RdBu", vmin=0, vmax=1, origin="lower", extent=extent, interpolation="nearest"
+    )
+
+
+def drawn_points(ax: Axes, dataset: Dataset, size: float) -> Artist:
+    """The dataset's points drawn on ``ax`` (:func:`twolayer_jax.plots.draw_labelled_points`), and
+    the artist that draws them: the collection added last."""
+    draw_labelled_points(ax, dataset.x, dataset.y, size=size)
+    return ax.collections[-1]
+
+
+def paint_backdrop(fig: Figure, moving: list[Artist], dpi: float) -> None:
+    """Draw ``fig`` once at ``dpi`` without its ``moving`` artists, put that picture behind the
+    figure and hide every artist it shows. A later draw (a GIF frame) then draws one picture and
+    what moves, not every tick, label and curve again, which was most of a frame's time; the
+    pixels are the same. The axes' frames (spines) draw with what moves, over it, as in a whole
+    draw; artists added later (the boundary ``show`` draws anew each frame) draw over the picture
+    too. The layout must be settled (no layout engine) and the frames saved at ``dpi``, or what
+    moves would not line up with the picture under it."""
+    moving = [*moving, *(spine for ax in fig.axes for spine in ax.spines.values())]
+    # Left out of the picture by matplotlib's own convention: a plain draw (not a save) skips
+    # animated artists, but for images, which are hidden instead. (Hidden, a title would move the
+    # one beside it: an axes places its titles by their drawn extents.)
+    images = [artist for artist in moving if isinstance(artist, AxesImage) and artist.get_visible()]
+    for artist in moving:
+        artist.set_animated(True)
+    for image in images:
+        image.set_visible(False)
+    picture = rendered(fig, dpi)
+    for artist in moving:
+        artist.set_animated(False)  # a figure leaves its animated artists out of a save too
+    for image in images:
+        image.set_visible(True)
+    keep = set(moving)
+    static = [child for child in fig.get_children() if not isinstance(child, Axes) and child is not fig.patch]
+    static += [child for ax in fig.axes for child in ax.get_children()]
+    for artist in static:
+        # An empty text (an axes' unused left and right titles) draws nothing, and hidden it would
+        # move the title beside it: an axes places its titles by one another's drawn extents.
+        if artist not in keep and not (isinstance(artist, Text) and not artist.get_text()):
+            artist.set_visible(False)
+    fig.add_artist(Backdrop(np.asarray(picture)))
+
+
+def rendered(fig: Figure, dpi: float) -> Image.Image:
+    """``fig`` drawn at ``dpi`` (which it keeps) as an RGBA picture. A renderer of its own: a
+    canvas attached to the figure would draw it whole again after each GIF frame (an animation
+    asks its figure's canvas for a redraw, a no-op on a figure without one)."""
+    fig.set_dpi(dpi)
+    renderer = RendererAgg(*fig.bbox.size, dpi)
+    fig.draw(renderer)
+    return Image.fromarray(np.array(renderer.buffer_rgba()))
+
+
+class Backdrop(Artist):
+    """A picture of the whole figure, pixel for pixel, drawn under everything else. A figure's own
+    image artist (``figimage``) would resample and colour-map it on every draw: a tenth of a frame."""
+
+    zorder = -1
+
+    def __init__(self, picture: np.ndarray):
+        """``picture``: (height, width, 4) uint8 RGBA, its first row the figure's top."""
+        super().__init__()
+        self.picture = picture[::-1]  # a renderer takes an image's rows from the bottom up
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible():
+            return
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, self.picture)
+        gc.restore()
+
+
+def gif_palette(sample: Image.Image, colormap: Colormap) -> Image.Image:
+    """256 colours for every frame of a GIF: 128 even steps of ``colormap``, the heat maps'
+    colours, so a map near 0.5 keeps its faint tint (median cut alone merges those few pixels'
+    colours into a grey), and the 128 colours median cut finds in ``sample`` (RGBA frames that
+    hold what else the frames show: text, curves, points and the blends at their edges)."""
+    steps = np.rint(255 * colormap(np.linspace(0, 1, 128))[:, :3]).astype(np.uint8)
+    found = np.array(sample.convert("RGB").quantize(128).getpalette()[: 3 * 128], np.uint8)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([*steps.ravel().tolist(), *found.tolist()])
+    return palette
+
+
+class OnePaletteWriter(PillowWriter):
+    """matplotlib's Pillow writer, every frame mapped to one ``palette`` (:func:`gif_palette`).
+    Left to Pillow, each frame gets a palette of its own by median cut, which took longer than
+    drawing the frame, and frames whose palettes differ are stored whole."""
+
+    def __init__(self, palette: Image.Image, fps: int):
+        super().__init__(fps=fps)
+        self.palette = palette
+
+    def grab_frame(self, **savefig_kwargs) -> None:
+        super().grab_frame(**savefig_kwargs)
+        # PillowWriter keeps each grabbed frame in _frames until finish() writes them
+        frame = self._frames[-1].convert("RGB")
+        self._frames[-1] = frame.quantize(palette=self.palette, dither=Image.Dither.NONE)
+
+
+def save_gif(animated: Animated, frames: int, path: Path, dpi: float) -> Path:
+    """Snapshots 0..``frames`` - 1 of ``animated`` as the frames of an animated GIF at ``path``,
+    written by matplotlib's Pillow writer in one palette (:class:`OnePaletteWriter`), the last
+    held a second longer since it is the result; what does not move is drawn once
+    (:func:`paint_backdrop`). The heat maps are ``animated``'s images, all in one colour map."""
+    fig, show, moving = animated
+    colormap = next(artist.get_cmap() for artist in moving if isinstance(artist, AxesImage))
+    paint_backdrop(fig, moving, dpi)
     show(0)
-    return fig, show
+    first = rendered(fig, dpi)
+    show(frames - 1)
+    last = rendered(fig, dpi)
+    sample = Image.new("RGBA", (first.width, 2 * first.height))
+    sample.paste(first, (0, 0))
+    sample.paste(last, (0, first.height))
+    writer = OnePaletteWriter(gif_palette(sample, colormap), fps=FRAMES_PER_SECOND)
+    hold = [frames - 1] * FRAMES_PER_SECOND
+    FuncAnimation(fig, show, frames=[*range(frames), *hold], repeat=False).save(path, writer=writer, dpi=dpi)
+    return path
 
 
 def save_learning_gif(
     recording: Recording, config: TrainConfig, dataset: Dataset, title: str, path: Path, dpi: int = 72
 ) -> Path:
-    """Every snapshot of ``recording`` as one frame of an animated GIF at ``path``, written by
-    matplotlib's Pillow writer; the last frame is held a little longer, since it is the result."""
+    """Every snapshot of ``recording`` as one frame of an animated GIF at ``path`` (:func:`save_gif`)."""
     outputs = np.asarray(outputs_over_plane(recording.params, config.network, FRAME_POINTS))
-    fig, show = learning_figure(recording, outputs, dataset, title)
-    hold = [len(recording.epochs) - 1] * FRAMES_PER_SECOND  # a second on the trained network
-    movie = FuncAnimation(fig, show, frames=[*range(len(recording.epochs)), *hold], repeat=False)
-    movie.save(path, writer=PillowWriter(fps=FRAMES_PER_SECOND), dpi=dpi)
-    return path
+    return save_gif(learning_figure(recording, outputs, dataset, title), len(recording.epochs), path, dpi)
 
 
 def save_learning_still(
@@ -293,8 +431,9 @@ def save_learning_still(
     (the end of the run when None), on the report's finer grid."""
     still = only_frame(recording, frame_index(recording, epoch))
     outputs = np.asarray(outputs_over_plane(still.params, config.network, STILL_POINTS))
-    fig, _ = learning_figure(still, outputs, dataset, title)
-    fig.savefig(path, dpi=dpi)
+    figure = learning_figure(still, outputs, dataset, title)
+    figure.show(0)
+    figure.fig.savefig(path, dpi=dpi)
     return path
 
 
@@ -415,12 +554,12 @@ def column_headline(recording: Recording, frame: int, label: str) -> str:
 
 def side_by_side_figure(
     contenders: list[Contender], outputs: list[np.ndarray], dataset: Dataset, title: str
-) -> tuple[Figure, Callable[[int], None]]:
+) -> Animated:
     """Several runs learning at once, one column each: above, the run's output over the plane
     (``outputs[i]``, (snapshots, P, P)) with its 0.5 contour and the points; below, its own loss
     curve (each run's own loss: an MSE and a cross-entropy are not one scale) with a cursor. Every
-    run must share the snapshot epochs, so a frame is one epoch for all. ``show(frame)`` as in
-    :func:`learning_figure`."""
+    run must share the snapshot epochs, so a frame is one epoch for all. Set to snapshot 0 but for
+    the boundaries, as :func:`learning_figure`."""
     epochs = {c.recording.epochs for c in contenders}
     if len(epochs) != 1:
         raise ValueError("side-by-side runs must share their snapshot epochs")
@@ -428,11 +567,11 @@ def side_by_side_figure(
     axis = boundary_axis(outputs[0].shape[-1])
     fig = Figure(figsize=(4.3 * len(contenders), 8.2), layout="constrained")
     axes = fig.subplots(2, len(contenders), squeeze=False, height_ratios=(1.25, 1))
-    meshes, cursors, dots, headlines, diverged = [], [], [], [], []
+    meshes, points, cursors, dots, headlines, diverged = [], [], [], [], [], []
     for column, (contender, output) in enumerate(zip(contenders, outputs, strict=True)):
         map_ax, loss_ax = axes[:, column]
-        meshes.append(draw_output_map(map_ax, axis, output[0]))
-        draw_labelled_points(map_ax, dataset.x, dataset.y, size=24)
+        meshes.append(draw_map_image(map_ax, axis, output[0]))
+        points.append(drawn_points(map_ax, dataset, size=24))
         map_ax.set(xlabel="x[0]", ylabel="x[1]" if column == 0 else None, aspect="equal")
         headlines.append(map_ax.set_title(column_headline(contender.recording, 0, contender.label)))
         note = map_ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=map_ax.transAxes,
@@ -466,8 +605,8 @@ def side_by_side_figure(
             f"{title}\nepoch {epoch:>{len(str(last))}} of {last} (the dots: this frame's epoch)"
         )
 
-    show(0)
-    return fig, show
+    moving = [*meshes, *points, *diverged, *cursors, *dots, *headlines, headline]
+    return Animated(fig, show, moving)
 
 
 def contender_outputs(contenders: list[Contender], points: int) -> list[np.ndarray]:
@@ -477,14 +616,9 @@ def contender_outputs(contenders: list[Contender], points: int) -> list[np.ndarr
 def save_side_by_side_gif(
     contenders: list[Contender], dataset: Dataset, title: str, path: Path, dpi: int = 72
 ) -> Path:
-    """Every shared snapshot as one frame of an animated GIF at ``path`` (Pillow writer), the last
-    held a second, as :func:`save_learning_gif` does for one run."""
-    fig, show = side_by_side_figure(contenders, contender_outputs(contenders, FRAME_POINTS), dataset, title)
-    frames = len(contenders[0].recording.epochs)
-    hold = [frames - 1] * FRAMES_PER_SECOND
-    movie = FuncAnimation(fig, show, frames=[*range(frames), *hold], repeat=False)
-    movie.save(path, writer=PillowWriter(fps=FRAMES_PER_SECOND), dpi=dpi)
-    return path
+    """Every shared snapshot as one frame of an animated GIF at ``path`` (:func:`save_gif`)."""
+    figure = side_by_side_figure(contenders, contender_outputs(contenders, FRAME_POINTS), dataset, title)
+    return save_gif(figure, len(contenders[0].recording.epochs), path, dpi)
 
 
 def save_side_by_side_still(
@@ -499,6 +633,7 @@ def save_side_by_side_still(
     ``epoch`` (the end when None), on the report's finer grid."""
     frame = frame_index(contenders[0].recording, epoch)
     stills = [c._replace(recording=only_frame(c.recording, frame)) for c in contenders]
-    fig, _ = side_by_side_figure(stills, contender_outputs(stills, STILL_POINTS), dataset, title)
-    fig.savefig(path, dpi=dpi)
+    figure = side_by_side_figure(stills, contender_outputs(stills, STILL_POINTS), dataset, title)
+    figure.show(0)
+    figure.fig.savefig(path, dpi=dpi)
     return path
