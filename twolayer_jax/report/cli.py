@@ -45,7 +45,7 @@ from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
-from twolayer_jax.report.study import Cell, CellOutcome, GridResult, cell_outcome, run_grid
+from twolayer_jax.report.study import Cell, CellOutcome, GridResult, run_grid
 from twolayer_jax.report.text import write_report
 from twolayer_jax.summary import representative_index
 
@@ -55,7 +55,7 @@ QUICK_EPOCHS = 200
 LAB = TrainConfig()  # the lab's own settings
 LAB_LR = float(HParams().lr)
 LEARNING_RATES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # four decades and more
-HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; one program, padded to the largest
+HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; padded in groups (study.width_groups)
 # the all-linear network: stable below about 0.03, diverging within a few epochs above it
 NO_ACTIVATION_RATES = (0.001, 0.01, 0.03, 0.1, 1.0)
 # every hidden activation but the linear one (its own section), the lab's first; all with sgd, lr 1
@@ -94,8 +94,7 @@ def build_parser() -> OneLineParser:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    seeds: int  # per setting of the discussion's grids and the main results
-    extras_seeds: int  # per setting of the extras: half as many, to keep the report under 10 minutes
+    seeds: int  # per setting of every grid
     epochs: int
     dtype: str
 
@@ -115,32 +114,32 @@ class Experiment:
 def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
     """Every grid the report trains, in the order it trains them."""
     base = lr_config(settings)
-    extras = settings.extras_seeds
+    seeds = settings.seeds
     experiments = []
     for dataset in datasets:
         lr_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in LEARNING_RATES]
-        experiments.append(Experiment("learning_rate", "", dataset, base, lr_cells, settings.seeds))
-        padded = dataclasses.replace(base, hidden=(max(HIDDEN_UNITS),) * 2)
-        width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS]
-        experiments.append(Experiment("hidden_units", "", dataset, padded, width_cells, settings.seeds))
+        experiments.append(Experiment("learning_rate", "", dataset, base, lr_cells, seeds))
+        # the lab's width is the learning-rate grid's lr-1 cell (see with_lab_width)
+        width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS if (h, h) != LAB.hidden]
+        experiments.append(Experiment("hidden_units", "", dataset, base, width_cells, seeds))
         linear_net = dataclasses.replace(base, network=LINEAR_NETWORK)
         rate_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in NO_ACTIVATION_RATES]
-        experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, settings.seeds))
+        experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, seeds))
         for name, lr in OPTIMIZER_RATES.items():
             if name != "sgd":  # the lab's sgd at lr 1 is the learning-rate grid's cell
                 config = dataclasses.replace(base, optimizer=name)
                 experiments.append(
-                    Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], extras)
+                    Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], seeds)
                 )
         for name in ACTIVATIONS[1:]:  # the lab's, likewise, is already trained
             config = dataclasses.replace(base, network=Network(name))
             experiments.append(
-                Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
+                Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], seeds)
             )
         for name, lr in CONV_OPTIMIZERS.items():
             config = dataclasses.replace(base, model="conv", optimizer=name, **CONV)
             cells = [Cell(name, HParams(lr=lr))]
-            experiments.append(Experiment("conv", name, dataset, config, cells, extras))
+            experiments.append(Experiment("conv", name, dataset, config, cells, seeds))
     return experiments
 
 
@@ -266,21 +265,37 @@ def sweep_records(grids: dict[str, GridResult]) -> dict[str, list[dict]]:
     return {name: [dataclasses.asdict(o) for o in grid.outcomes] for name, grid in grids.items()}
 
 
-def lab_cell(grid: GridResult, seeds: int) -> tuple[CellOutcome, np.ndarray]:
-    """The lab's setting (lr 1) of a learning-rate grid, cut to its first ``seeds`` seeds so it
-    compares like with like with the extras (which train seeds 0..seeds−1): outcome and losses."""
+def lab_cell(grid: GridResult) -> tuple[CellOutcome, np.ndarray]:
+    """The lab's setting (lr 1) of a learning-rate grid, trained on the same seeds as the extras:
+    its outcome and losses."""
     cell = lab_index(grid)
-    return cell_outcome(grid.cells[cell].label, grid.summaries[cell][:seeds]), np.asarray(
-        grid.results[cell].loss
-    )[:seeds]
+    return grid.outcomes[cell], np.asarray(grid.results[cell].loss)
+
+
+def with_lab_width(widths: GridResult, rates: GridResult) -> GridResult:
+    """The width grid with the lab's own width (``LAB.hidden``) added in its place: the
+    learning-rate grid's lr-1 cell, which is that run, on the same seeds and initial weights.
+    Masks of the full width multiply every gradient by 1, so it trains what a full-width cell
+    of a grid laid out alike trains, without training it twice: in float32 to the last bit, in
+    float64 to rounding (tested)."""
+    cell = lab_index(rates)
+    label = str(LAB.hidden[0])
+    lab = Cell(label, HParams(lr=LAB_LR), LAB.hidden)
+    at = sum(c.widths < LAB.hidden for c in widths.cells)  # the cells are in order of width
+    outcome = dataclasses.replace(rates.outcomes[cell], label=label)
+    return GridResult(
+        [*widths.cells[:at], lab, *widths.cells[at:]],
+        [*widths.outcomes[:at], outcome, *widths.outcomes[at:]],
+        [*widths.results[:at], rates.results[cell], *widths.results[at:]],
+        [*widths.summaries[:at], rates.summaries[cell], *widths.summaries[at:]],
+    )
 
 
 def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str, GridResult], label: str):
     """{dataset: {setting: outcome}} for one-cell grids, with ``label``'s from the lr grid."""
     records = {}
     for name, by_label in grids.items():
-        seeds = next(iter(by_label.values())).outcomes[0].seeds
-        outcome = dataclasses.replace(lab_cell(reuse[name], seeds)[0], label=label)
+        outcome = dataclasses.replace(lab_cell(reuse[name])[0], label=label)
         records[name] = {label: dataclasses.asdict(outcome)} | {
             key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()
         }
@@ -290,8 +305,7 @@ def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str
 def single_cell_histories(grids, reuse, label: str) -> dict[str, dict[str, np.ndarray]]:
     histories = {}
     for name, by_label in grids.items():
-        seeds = next(iter(by_label.values())).outcomes[0].seeds
-        histories[name] = {label: lab_cell(reuse[name], seeds)[1]} | {
+        histories[name] = {label: lab_cell(reuse[name])[1]} | {
             key: np.asarray(grid.results[0].loss) for key, grid in by_label.items()
         }
     return histories
@@ -327,7 +341,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
 def settings_from_args(args) -> Settings:
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else LAB.epochs)
-    return Settings(seeds, max(1, seeds // 2), epochs, args.dtype)
+    return Settings(seeds, epochs, args.dtype)
 
 
 def save(fig, out: Path, file: str) -> str:
@@ -379,7 +393,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     files["learning_rate"] = save(
         sweep_figure(list(LEARNING_RATES), outcomes, "learning rate", title, 10), out, "learning_rate.png"
     )
-    title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width (one padded program)"
+    title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width"
     outcomes = {name: grid.outcomes for name, grid in grids["hidden_units"].items()}
     files["hidden_units"] = save(
         sweep_figure(list(HIDDEN_UNITS), outcomes, "hidden units per layer", title, 2),
@@ -398,9 +412,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
         for name, by_label in grids["conv"].items()
     }
     for name in conv:
-        conv[name]["dense (the lab's), sgd"] = lab_cell(lr_grids[name], results["settings"]["extras_seeds"])[
-            1
-        ]
+        conv[name]["dense (the lab's), sgd"] = lab_cell(lr_grids[name])[1]
     title = (
         f"A convolutional layer 2 (over {CONV['hidden'][0]} features, {CONV['channels']} channels, kernel "
         f"{CONV['kernel_size']}) and the lab's dense network"
@@ -429,7 +441,7 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
     }
     conv_outcomes = {
         name: {key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()}
-        | {"dense": dataclasses.asdict(lab_cell(lr_grids[name], settings.extras_seeds)[0])}
+        | {"dense": dataclasses.asdict(lab_cell(lr_grids[name])[0])}
         for name, by_label in grids["conv"].items()
     }
     return {
@@ -513,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
 def write_everything(experiments, datasets, settings, folder: Path, args, argv, started: float) -> dict:
     """Train every grid, then draw and write the whole report into ``folder``; its results."""
     grids, seconds = run_experiments(experiments, not args.no_progress)
+    rates, widths = grids["learning_rate"], grids["hidden_units"]
+    grids["hidden_units"] = {name: with_lab_width(grid, rates[name]) for name, grid in widths.items()}
     results = collect_results(grids, datasets, settings, folder)
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()

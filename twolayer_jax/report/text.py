@@ -231,9 +231,9 @@ def discussion(results: dict) -> list[str]:
         "",
         figure(results, "hidden_units", "seeds at 100 % and epochs to 100 % against the hidden width"),
         "",
-        "Every width is trained in one program: each network is padded to the widest, and the unused units are "
-        "masked (zero weights that never receive a gradient), which a test shows trains exactly like the "
-        "unpadded network.",
+        "The widths are trained in a few programs: each network is padded to the widest of its group, and the "
+        "unused units are masked (zero weights that never receive a gradient), which a test shows trains exactly "
+        "like the unpadded network.",
         "",
     ]
     for name, cells in results["hidden_units"].items():
@@ -396,14 +396,13 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
 def extras(results: dict) -> list[str]:
     optimizers, activations, conv = results["optimizers"], results["activations"], results["conv"]
     rates = optimizers["rates"]
-    extras_seeds = results["settings"]["extras_seeds"]
+    seeds = results["settings"]["seeds"]
     lines = [
         "",
         "## Extras",
         "",
-        f"Each extra is trained on {extras_seeds} seeds, half the discussion's, which keeps the whole report "
-        f"within its time budget; the lab's own setting appears in each comparison cut to the same {extras_seeds} "
-        "seeds.",
+        f"Each extra is trained on the discussion's {seeds} seeds, and the lab's own setting appears in each "
+        "comparison on the same seeds.",
         "",
         "### Other optimizers",
         "",
