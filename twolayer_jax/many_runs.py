@@ -33,7 +33,14 @@ from twolayer_jax.config import Architecture, TrainConfig, check_train_many, req
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GradFn
 from twolayer_jax.model import Params
-from twolayer_jax.one_run import FitState, TrainResult, make_epochs, make_final_metrics, run_masks
+from twolayer_jax.one_run import (
+    FitState,
+    TrainResult,
+    make_epochs,
+    make_final_metrics,
+    make_optimizer,
+    run_masks,
+)
 from twolayer_jax.optimizers import HParams
 
 ProgressFn = Callable[[int], None]
@@ -136,8 +143,9 @@ def train_many(
     (:func:`fit_segment`). The first depends only on the config's :class:`Architecture`, so
     configs that differ in how they train share it (drawing normal samples is slow to compile).
     A run of one segment is one training program. A run of several compiles one of the segment
-    length (and one of the remainder, if any) and one of no epochs, which starts the optimizer
-    and gives an interrupted run's history its last entry.
+    length (and one of the remainder, if any) and a small one that starts the optimizer
+    (:func:`fresh_opt_state`); an interrupted run compiles one of no epochs, which gives its
+    history its last entry.
     """
     check_train_many(config, keys, hparams, x, y, widths, grad_fn, progress, chunk_size)
     if segment_epochs is not None:
@@ -312,7 +320,9 @@ def fit_many(
     training = Training(0, FitState(params, None), (), (), None, ())
     try:
         if len(plan) > 1:  # a fresh optimizer state, carried from the first segment on
-            training = training._replace(state=segment(0, training.state, last=False).state)
+            training = training._replace(
+                state=FitState(params, fresh_opt_state(config, layout, params, hparams))
+            )
         for count in plan:
             done, state = training.front()
             training = training.dispatched(count, segment(count, state, last=done + count == config.epochs))
@@ -340,6 +350,16 @@ def joined(training: Training, config: TrainConfig, segment: Callable[..., Segme
     loss = jnp.concatenate([*training.losses, final.final_loss], axis=1)
     accuracy = jnp.concatenate([*training.accuracies, final.final_accuracy], axis=1)
     return TrainResult(final.run_params(), loss, accuracy)
+
+
+@partial(jax.jit, static_argnames=("config", "layout"))
+def fresh_opt_state(config: TrainConfig, layout: SeedLayout, params: Params, hparams: HParams):
+    """The optimizer's starting state for every run of ``layout`` (padded), as the epoch loop
+    starts it: a program of its own, far quicker to compile than a segment of no epochs."""
+    hparams = jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (layout.runs,)), hparams)
+    make = make_optimizer(config)
+    start = jax.vmap(lambda run_params, run_hparams: make(run_hparams).init(run_params))
+    return on_every_device(lambda local: start(*local))((params, padded_to(layout, hparams)))
 
 
 @partial(jax.jit, static_argnames=("config", "layout", "count", "grad_fn"))
