@@ -108,7 +108,9 @@ def clocked(fn: Callable[[], object]) -> Callable[[], float]:
 
 def race(contenders: list[Contender], repeats: int, label: str = "") -> list[dict]:
     """A first run of every contender (compile + run), then ``repeats`` rounds in which each runs
-    once, in turn. One record per contender: the median rate over the rounds, min and max."""
+    once, in turn, in the opposite order every other round: a run right after a different
+    program is a few percent slower than one after itself, so no variant always runs after the
+    same one. One record per contender: the median rate over the rounds, min and max."""
     firsts = []
     for contender in contenders:
         say(f"{label} {describe(contender.fields)}: first run (compiles) ...")
@@ -116,7 +118,8 @@ def race(contenders: list[Contender], repeats: int, label: str = "") -> list[dic
     times = [[] for _ in contenders]
     for round_number in range(1, repeats + 1):
         say(f"{label}: round {round_number}/{repeats}")
-        for contender, seconds in zip(contenders, times, strict=True):
+        in_turn = list(zip(contenders, times, strict=True))
+        for contender, seconds in in_turn if round_number % 2 else reversed(in_turn):
             seconds.append(contender.run())
     return [
         rate_record(c.fields, c.work, first, seconds, c.flops)

@@ -23,7 +23,7 @@ from benchmarks.measure import (
     peak_records,
     race,
 )
-from benchmarks.report import section, with_section
+from benchmarks.report import paired_ratio, section, with_section
 from benchmarks.throughput import main
 from twolayer_jax import data
 from twolayer_jax.config import TrainConfig
@@ -143,7 +143,8 @@ def test_ceiling_flops_are_the_three_hidden_products():
 
 def test_the_race_times_every_contender_once_per_round_in_turn():
     """All first runs, then round after round of one run each: a slow spell of the machine falls
-    on every variant of a round, not on one variant's whole measurement."""
+    on every variant of a round, not on one variant's whole measurement; and no variant always
+    runs after the same one."""
     calls = []
 
     def contender(name, seconds):
@@ -154,9 +155,17 @@ def test_the_race_times_every_contender_once_per_round_in_turn():
         return Contender({"variant": name}, 10, 1, run)
 
     records = race([contender("a", 2.0), contender("b", 0.5)], repeats=3)
-    assert calls == ["a", "b"] * 4
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]  # every other round in reverse
     assert [r["seed_epochs_per_s"] for r in records] == [5.0, 20.0]
     assert all(r["compile_s"] == 0 for r in records)
+
+
+def test_a_paired_ratio_cancels_the_advantage_of_running_second():
+    """Two variants of the same speed, whichever runs second 4 % faster, over three rounds whose
+    second is run in reverse: their ratio is 1, and a real 3 % difference shows as 0.97."""
+    mine, theirs = [96.0, 100.0, 96.0], [100.0, 96.0, 100.0]
+    assert paired_ratio(mine, theirs) == pytest.approx(1.0)
+    assert paired_ratio([rate * 0.97 for rate in mine], theirs) == pytest.approx(0.97)
 
 
 def test_the_peak_is_the_better_median_of_numpy_and_jax_over_every_round():

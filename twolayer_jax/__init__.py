@@ -2,10 +2,10 @@
 
 The lab core, bottom to top: ``validation`` (the argument checks); ``data``; ``activations``,
 ``losses``, ``optimizers``; ``network``; ``model``; ``gradients``; ``config``; ``one_run``
-(``make_fit``, ``make_train``); ``many_runs`` (``train_many``); ``summary``, ``formats``,
-``plots``, ``cli``; the ``train`` CLI. Two wings sit above it and are never imported by it:
-``checks`` (the learner checker and the gradient check) and ``report``. ``manual/``, beside the
-package, holds the hand-written derivatives.
+(``make_epochs``, ``make_fit``, ``make_train``); ``many_runs`` (``train_many``); ``summary``,
+``formats``, ``plots``, ``cli``; the ``train`` CLI. Two wings sit above it and are never imported
+by it: ``checks`` (the learner checker and the gradient check) and ``report``. ``manual/``, beside
+the package, holds the hand-written derivatives.
 """
 
 __version__ = "0.1.0"

@@ -10,9 +10,10 @@ difference in float32).
 The epochs run in segments: a compiled program runs a bounded number of them for every run,
 carrying the params and optimizer state in that layout, and a Python loop calls it until the run
 is done. A compiled program can be neither stopped nor asked how far it got, so the host reports
-progress, and ctrl-C takes effect, between two segments: within about one segment's work, which
-:func:`default_segment_epochs` bounds. Each segment runs the same loop on the same numbers as one
-long program would, so segmenting changes no result, not even in its last bit.
+progress, and ctrl-C takes effect, between two segments: within a segment or two of work, which
+:func:`default_segment_epochs` bounds. The loop keeps the next segment queued behind the one it
+waits for, so the device never waits for Python. Each segment runs the same loop on the same
+numbers as one long program would, so segmenting changes no result, not even in its last bit.
 """
 
 from collections.abc import Callable
@@ -32,7 +33,14 @@ from twolayer_jax.config import Architecture, TrainConfig, check_train_many, req
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GradFn
 from twolayer_jax.model import Params
-from twolayer_jax.one_run import FitState, TrainResult, make_epochs, make_final_metrics, run_masks
+from twolayer_jax.one_run import (
+    FitState,
+    TrainResult,
+    make_epochs,
+    make_final_metrics,
+    make_optimizer,
+    run_masks,
+)
 from twolayer_jax.optimizers import HParams
 
 ProgressFn = Callable[[int], None]
@@ -46,18 +54,23 @@ CPU_CHUNK_SIZE = 4
 ACCELERATOR_CHUNK_SIZE = 4096
 SEED_AXIS = "seeds"
 
-# A segment's length aims at this much work, and is bounded by it for devices that reach their
+# A segment's length aims at this much work, and is bounded by it on devices that reach their
 # assumed rate (SEGMENT_RATES): short enough that ctrl-C acts within about a second (an interrupt
-# waits for the segment under way), long enough that what a segment costs beyond its epochs (the
-# call, and reading and writing every run's state once more) stays near a hundredth of it.
+# waits for the segment under way and the one queued behind it) ...
 SEGMENT_SECONDS = 0.5
-# (multiply-adds per second, seconds per epoch beyond them) one device is assumed to reach: a
-# CPU core's rate is below what the engine reaches on one (benchmarks/README.md), and an
+# ... unless that is fewer than this many point-epochs (epochs × points). Beyond its epochs, a
+# segment costs about a dozen point-epochs of every run (each chunk's state read into the caches
+# afresh, and written back), which shorter segments would let pass a hundredth of the work.
+SEGMENT_POINT_EPOCHS = 1000
+# (float32 multiply-adds per second, seconds per epoch beyond them) one device is assumed to
+# reach: a CPU core's rate is below what the engine reaches on one (benchmarks/README.md), and an
 # accelerator's fixed cost per epoch (a loop step's kernel launches) dominates small runs.
 SEGMENT_RATES = {"cpu": (1e10, 1e-5), "accelerator": (2e11, 1e-4)}
-# The conv model trains several times slower than the dense network of its widths (the figures
-# are in benchmarks/README.md).
-CONV_WORK = 4
+# How many times longer an epoch takes than the dense float32 network's of the same widths:
+# float64 runs at about half the rate, and the conv model several times slower (the figures are
+# in benchmarks/README.md).
+FLOAT64_SLOWDOWN = 2
+CONV_SLOWDOWN = 4
 
 
 def default_chunk_size(platform: str | None = None) -> int:
@@ -120,17 +133,19 @@ def train_many(
 
     The epochs run in segments of at most ``segment_epochs`` (default:
     :func:`default_segment_epochs`, about :data:`SEGMENT_SECONDS` of work), one compiled call
-    each, and between two calls Python calls ``progress`` (if given) with the epochs done so far
-    and can stop: a KeyboardInterrupt during a segment raises :class:`TrainingInterrupted`, which
-    carries what the completed segments trained. Segments change neither a number nor the
-    history: a run in segments is bit-identical to the run in one.
+    each, and after each Python calls ``progress`` (if given) with the epochs done so far and can
+    stop: a KeyboardInterrupt while the run trains raises :class:`TrainingInterrupted`, which
+    carries what the finished segments trained, once the segment queued behind the one under way
+    has finished too (see :func:`fit_many`). Segments change neither a number nor the history: a
+    run in segments is bit-identical to the run in one.
 
     :func:`initial_params_many` draws every run's initial params and :func:`fit_many` trains them
     (:func:`fit_segment`). The first depends only on the config's :class:`Architecture`, so
     configs that differ in how they train share it (drawing normal samples is slow to compile).
     A run of one segment is one training program. A run of several compiles one of the segment
-    length (and one of the remainder, if any) and one of no epochs, which starts the optimizer
-    and gives an interrupted run's history its last entry.
+    length (and one of the remainder, if any) and a small one that starts the optimizer
+    (:func:`fresh_opt_state`); an interrupted run compiles one of no epochs, which gives its
+    history its last entry.
     """
     check_train_many(config, keys, hparams, x, y, widths, grad_fn, progress, chunk_size)
     if segment_epochs is not None:
@@ -169,7 +184,7 @@ def initial_params_many(
 
 class TrainingInterrupted(KeyboardInterrupt):
     """A KeyboardInterrupt (ctrl-C) that stopped :func:`train_many` between two segments.
-    ``epochs_done`` is the epochs its completed segments ran, and ``result`` the
+    ``epochs_done`` is the epochs its finished segments ran, and ``result`` the
     :class:`TrainResult` they trained: the params after them, the histories of length
     ``epochs_done + 1``, equal to the same prefix of an uninterrupted run."""
 
@@ -182,23 +197,32 @@ class TrainingInterrupted(KeyboardInterrupt):
 def epoch_work(config: TrainConfig, layout: SeedLayout, points: int) -> int:
     """Multiply-adds of one epoch's forward pass on one device (its share of the padded runs),
     counted as the dense network's; the backward pass is a fixed multiple of it, so it stands for
-    the epoch. The conv model's layer 2 does fewer multiply-adds, far below the matmul rate, so
-    it counts :data:`CONV_WORK` times as many."""
+    the epoch."""
     h1, h2 = config.hidden
-    dense = layout.chunks * layout.chunk * points * (2 * h1 + h1 * h2 + h2)
-    return dense * (CONV_WORK if config.model == "conv" else 1)
+    return layout.chunks * layout.chunk * points * (2 * h1 + h1 * h2 + h2)
+
+
+def epoch_seconds(config: TrainConfig, layout: SeedLayout, points: int, platform: str | None = None) -> float:
+    """How long one epoch of every run is assumed to take on a device: its :func:`epoch_work` at
+    the device's rate (:data:`SEGMENT_RATES`), slowed for float64 and the conv model, plus the
+    fixed cost of an epoch."""
+    rate, per_epoch = SEGMENT_RATES["cpu" if (platform or device_platform()) == "cpu" else "accelerator"]
+    slowdown = (FLOAT64_SLOWDOWN if config.dtype == "float64" else 1) * (
+        CONV_SLOWDOWN if config.model == "conv" else 1
+    )
+    return epoch_work(config, layout, points) * slowdown / rate + per_epoch
 
 
 def default_segment_epochs(
     config: TrainConfig, layout: SeedLayout, points: int, platform: str | None = None
 ) -> int:
-    """Epochs per segment: as many as :data:`SEGMENT_SECONDS` holds at a device's assumed rate
-    (:data:`SEGMENT_RATES`: the epoch's :func:`epoch_work` plus a fixed cost per epoch), at least
-    one and at most the run's epochs. A length a little shorter that divides the epochs is
-    preferred (:func:`near_divisor`): equal segments compile one program, a remainder another."""
-    rate, per_epoch = SEGMENT_RATES["cpu" if (platform or device_platform()) == "cpu" else "accelerator"]
-    seconds = epoch_work(config, layout, points) / rate + per_epoch
-    return near_divisor(config.epochs, max(1, min(config.epochs, int(SEGMENT_SECONDS / seconds))))
+    """Epochs per segment: as many as :data:`SEGMENT_SECONDS` holds at :func:`epoch_seconds`, and
+    at least :data:`SEGMENT_POINT_EPOCHS` / ``points``, but no more than the run's epochs. A
+    length a little shorter that divides the epochs is preferred (:func:`near_divisor`): equal
+    segments compile one program, a remainder another."""
+    in_time = int(SEGMENT_SECONDS / epoch_seconds(config, layout, points, platform))
+    longest = max(in_time, -(-SEGMENT_POINT_EPOCHS // points))
+    return near_divisor(config.epochs, min(config.epochs, longest))
 
 
 def near_divisor(epochs: int, longest: int) -> int:
@@ -238,20 +262,35 @@ class Segment(NamedTuple):
         return self.state.params if self.params is None else self.params
 
 
-class Completed(NamedTuple):
-    """What the finished segments of a :func:`fit_many` run trained: their epochs, the state after
+class Training(NamedTuple):
+    """Where a :func:`fit_many` run stands: the epochs of its finished segments, the state after
     them, the loss and accuracy histories of each, and the latest :class:`Segment` (only the
-    latest: each holds a state, and every run's params are large beside its history)."""
+    latest: each holds a state, and every run's params are large beside its history); then the
+    segments dispatched but not yet waited for, as (epochs, segment), oldest first. A new stand
+    is a new value, bound in one assignment, so an interrupt between two statements never finds
+    one half updated."""
 
     epochs: int
     state: FitState
     losses: tuple[Array, ...]
     accuracies: tuple[Array, ...]
     latest: Segment | None
+    in_flight: tuple[tuple[int, Segment], ...]
 
-    def then(self, count: int, segment: Segment) -> "Completed":
+    def front(self) -> tuple[int, FitState]:
+        """The epochs and the state after the last segment dispatched."""
+        epochs = self.epochs + sum(count for count, _ in self.in_flight)
+        return epochs, self.in_flight[-1][1].state if self.in_flight else self.state
+
+    def dispatched(self, count: int, segment: Segment) -> "Training":
+        return self._replace(in_flight=(*self.in_flight, (count, segment)))
+
+    def waited(self) -> "Training":
+        """This stand once the oldest segment in flight has finished, counted with the others."""
+        (count, segment), *rest = self.in_flight
+        jax.block_until_ready(segment)
         losses, accuracies = (*self.losses, segment.loss), (*self.accuracies, segment.accuracy)
-        return Completed(self.epochs + count, segment.state, losses, accuracies, segment)
+        return Training(self.epochs + count, segment.state, losses, accuracies, segment, tuple(rest))
 
 
 def fit_many(
@@ -269,51 +308,58 @@ def fit_many(
     """Train the runs of ``layout`` from ``params`` (padded, from :func:`initial_params_many`):
     the body of :func:`train_many`, a Python loop over :func:`fit_segment` calls.
 
-    One segment is dispatched at a time and waited for before the next, so a KeyboardInterrupt
-    (Python's handler runs once the wait returns) stops the run within about one segment. The
-    interrupt raises :class:`TrainingInterrupted` with the segments that completed; a segment
-    found finished when the interrupt arrived counts as completed.
+    Each segment is dispatched before the one ahead of it is waited for, and no later one: the
+    device goes from one segment to the next without waiting for Python, and at most one is
+    queued. Python runs a KeyboardInterrupt's handler when the wait under way returns; the
+    handler waits for the queued segment too (the device is busy with it either way) and raises
+    :class:`TrainingInterrupted` with every segment dispatched, all of them finished.
     """
     length = segment_epochs or default_segment_epochs(config, layout, jnp.shape(x)[0])
     plan = segment_plan(config.epochs, length)
     segment = partial(fit_segment, config, layout, hparams=hparams, x=x, y=y, widths=widths, grad_fn=grad_fn)
-    # Each name is bound in one assignment, so an interrupt between two statements never leaves
-    # `completed` half updated.
-    completed, pending = Completed(0, FitState(params, None), (), (), None), None
+    training = Training(0, FitState(params, None), (), (), None, ())
     try:
         if len(plan) > 1:  # a fresh optimizer state, carried from the first segment on
-            completed = Completed(0, segment(0, completed.state, last=False).state, (), (), None)
+            training = training._replace(
+                state=FitState(params, fresh_opt_state(config, layout, params, hparams))
+            )
         for count in plan:
-            pending = (count, segment(count, completed.state, last=completed.epochs + count == config.epochs))
-            jax.block_until_ready(pending[1])
-            completed = completed.then(*pending)
-            if progress is not None:
-                progress(completed.epochs)
+            done, state = training.front()
+            training = training.dispatched(count, segment(count, state, last=done + count == config.epochs))
+            if len(training.in_flight) > 1:
+                training = training.waited()
+                if progress is not None:
+                    progress(training.epochs)
+        training = training.waited()
+        if progress is not None:
+            progress(training.epochs)
     except KeyboardInterrupt:
-        completed = with_finished(completed, pending)
-        raise TrainingInterrupted(completed.epochs, joined(completed, config, segment)) from None
-    return joined(completed, config, segment)
+        while training.in_flight:
+            training = training.waited()
+        raise TrainingInterrupted(training.epochs, joined(training, config, segment)) from None
+    return joined(training, config, segment)
 
 
-def with_finished(completed: Completed, pending: tuple[int, Segment] | None) -> Completed:
-    """``completed`` and the ``pending`` (epochs, segment), if it finished but is not counted yet:
-    an interrupt that arrives while a segment runs is raised only after the wait for it returns."""
-    if pending is None or completed.latest is pending[1]:
-        return completed
-    finished = all(leaf.is_ready() for leaf in jax.tree.leaves(pending[1]))
-    return completed.then(*pending) if finished else completed
-
-
-def joined(completed: Completed, config: TrainConfig, segment: Callable[..., Segment]) -> TrainResult:
-    """The :class:`TrainResult` of the S runs from the completed segments. The loss and accuracy
+def joined(training: Training, config: TrainConfig, segment: Callable[..., Segment]) -> TrainResult:
+    """The :class:`TrainResult` of the S runs from the finished segments. The loss and accuracy
     of the final params come from the last segment when it ended the run (it computed them), else
     from ``segment`` called for no epochs: the forward pass alone."""
-    final = completed.latest
-    if completed.epochs < config.epochs:  # the latest segment did not compute them
-        final = segment(0, FitState(completed.state.params, None), last=True)
-    loss = jnp.concatenate([*completed.losses, final.final_loss], axis=1)
-    accuracy = jnp.concatenate([*completed.accuracies, final.final_accuracy], axis=1)
+    final = training.latest
+    if training.epochs < config.epochs:  # the latest segment did not compute them
+        final = segment(0, FitState(training.state.params, None), last=True)
+    loss = jnp.concatenate([*training.losses, final.final_loss], axis=1)
+    accuracy = jnp.concatenate([*training.accuracies, final.final_accuracy], axis=1)
     return TrainResult(final.run_params(), loss, accuracy)
+
+
+@partial(jax.jit, static_argnames=("config", "layout"))
+def fresh_opt_state(config: TrainConfig, layout: SeedLayout, params: Params, hparams: HParams):
+    """The optimizer's starting state for every run of ``layout`` (padded), as the epoch loop
+    starts it: a program of its own, far quicker to compile than a segment of no epochs."""
+    hparams = jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (layout.runs,)), hparams)
+    make = make_optimizer(config)
+    start = jax.vmap(lambda run_params, run_hparams: make(run_hparams).init(run_params))
+    return on_every_device(lambda local: start(*local))((params, padded_to(layout, hparams)))
 
 
 @partial(jax.jit, static_argnames=("config", "layout", "count", "grad_fn"))

@@ -55,7 +55,6 @@ from twolayer_jax.report.study import (
     CellOutcome,
     Experiment,
     GridResult,
-    cell_outcome,
     run_grid,
 )
 from twolayer_jax.report.text import write_report
@@ -68,7 +67,7 @@ QUICK_EPOCHS = 200
 LAB = TrainConfig()  # the lab's own settings
 LAB_LR = float(HParams().lr)
 LEARNING_RATES = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0)  # four decades and more
-HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; one program, padded to the largest
+HIDDEN_UNITS = (1, 2, 4, 8, 16, 32, 100)  # both hidden layers; padded in groups (study.width_groups)
 # the all-linear network: stable below about 0.03, diverging within a few epochs above it
 NO_ACTIVATION_RATES = (0.001, 0.01, 0.03, 0.1, 1.0)
 # every hidden activation but the linear one (its own section), the lab's first; all with sgd, lr 1
@@ -111,8 +110,7 @@ def build_parser() -> OneLineParser:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    seeds: int  # per setting of the discussion's grids and the main results
-    extras_seeds: int  # per setting of the extras: half as many, to keep the report under 10 minutes
+    seeds: int  # per setting of every grid
     epochs: int
     dtype: str
 
@@ -120,27 +118,27 @@ class Settings:
 def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
     """Every grid the report trains, in the order it trains them."""
     base = lr_config(settings)
-    extras = settings.extras_seeds
+    seeds = settings.seeds
     experiments = []
     for dataset in datasets:
         lr_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in LEARNING_RATES]
-        experiments.append(Experiment("learning_rate", "", dataset, base, lr_cells, settings.seeds))
-        padded = dataclasses.replace(base, hidden=(max(HIDDEN_UNITS),) * 2)
-        width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS]
-        experiments.append(Experiment("hidden_units", "", dataset, padded, width_cells, settings.seeds))
+        experiments.append(Experiment("learning_rate", "", dataset, base, lr_cells, seeds))
+        # the lab's width is the learning-rate grid's lr-1 cell (see with_lab_width)
+        width_cells = [Cell(str(h), HParams(lr=LAB_LR), (h, h)) for h in HIDDEN_UNITS if (h, h) != LAB.hidden]
+        experiments.append(Experiment("hidden_units", "", dataset, base, width_cells, seeds))
         linear_net = dataclasses.replace(base, network=LINEAR_NETWORK)
         rate_cells = [Cell(f"{lr:g}", HParams(lr=lr)) for lr in NO_ACTIVATION_RATES]
-        experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, settings.seeds))
+        experiments.append(Experiment("no_activation", "", dataset, linear_net, rate_cells, seeds))
         for name, lr in OPTIMIZER_RATES.items():
             if name != "sgd":  # the lab's sgd at lr 1 is the learning-rate grid's cell
                 config = dataclasses.replace(base, optimizer=name)
                 experiments.append(
-                    Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], extras)
+                    Experiment("optimizers", name, dataset, config, [Cell(name, HParams(lr=lr))], seeds)
                 )
         for name in ACTIVATIONS[1:]:  # the lab's, likewise, is already trained
             config = dataclasses.replace(base, network=Network(name))
             experiments.append(
-                Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], extras)
+                Experiment("activations", name, dataset, config, [Cell(name, HParams(lr=LAB_LR))], seeds)
             )
         for model, hidden in CONV_MODELS:
             if (model, hidden) == ("dense", LAB.hidden):
@@ -149,7 +147,7 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
                 config = conv_comparison_config(base, model, hidden, name)
                 cells = [Cell(name, HParams(lr=OPTIMIZER_RATES[name]))]
                 key = conv_comparison_key(model, hidden, name)
-                experiments.append(Experiment("conv", key, dataset, config, cells, extras))
+                experiments.append(Experiment("conv", key, dataset, config, cells, seeds))
     return experiments + explanation_experiments(
         base, explanation_seeds(settings.seeds), datasets, max(LEARNING_RATES)
     )
@@ -304,21 +302,37 @@ def sweep_records(grids: dict[str, GridResult]) -> dict[str, list[dict]]:
     return {name: [dataclasses.asdict(o) for o in grid.outcomes] for name, grid in grids.items()}
 
 
-def lab_cell(grid: GridResult, seeds: int) -> tuple[CellOutcome, np.ndarray]:
-    """The lab's setting (lr 1) of a learning-rate grid, cut to its first ``seeds`` seeds so it
-    compares like with like with the extras (which train seeds 0..seeds−1): outcome and losses."""
+def lab_cell(grid: GridResult) -> tuple[CellOutcome, np.ndarray]:
+    """The lab's setting (lr 1) of a learning-rate grid, trained on the same seeds as the extras:
+    its outcome and losses."""
     cell = lab_index(grid)
-    return cell_outcome(grid.cells[cell].label, grid.summaries[cell][:seeds]), np.asarray(
-        grid.results[cell].loss
-    )[:seeds]
+    return grid.outcomes[cell], np.asarray(grid.results[cell].loss)
+
+
+def with_lab_width(widths: GridResult, rates: GridResult) -> GridResult:
+    """The width grid with the lab's own width (``LAB.hidden``) added in its place: the
+    learning-rate grid's lr-1 cell, which is that run, on the same seeds and initial weights.
+    Masks of the full width multiply every gradient by 1, so it trains what a full-width cell
+    of a grid laid out alike trains, without training it twice: in float32 to the last bit, in
+    float64 to rounding (tested)."""
+    cell = lab_index(rates)
+    label = str(LAB.hidden[0])
+    lab = Cell(label, HParams(lr=LAB_LR), LAB.hidden)
+    at = sum(c.widths < LAB.hidden for c in widths.cells)  # the cells are in order of width
+    outcome = dataclasses.replace(rates.outcomes[cell], label=label)
+    return GridResult(
+        [*widths.cells[:at], lab, *widths.cells[at:]],
+        [*widths.outcomes[:at], outcome, *widths.outcomes[at:]],
+        [*widths.results[:at], rates.results[cell], *widths.results[at:]],
+        [*widths.summaries[:at], rates.summaries[cell], *widths.summaries[at:]],
+    )
 
 
 def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str, GridResult], label: str):
     """{dataset: {setting: outcome}} for one-cell grids, with ``label``'s from the lr grid."""
     records = {}
     for name, by_label in grids.items():
-        seeds = next(iter(by_label.values())).outcomes[0].seeds
-        outcome = dataclasses.replace(lab_cell(reuse[name], seeds)[0], label=label)
+        outcome = dataclasses.replace(lab_cell(reuse[name])[0], label=label)
         records[name] = {label: dataclasses.asdict(outcome)} | {
             key: dataclasses.asdict(grid.outcomes[0]) for key, grid in by_label.items()
         }
@@ -328,8 +342,7 @@ def single_cell_records(grids: dict[str, dict[str, GridResult]], reuse: dict[str
 def single_cell_histories(grids, reuse, label: str) -> dict[str, dict[str, np.ndarray]]:
     histories = {}
     for name, by_label in grids.items():
-        seeds = next(iter(by_label.values())).outcomes[0].seeds
-        histories[name] = {label: lab_cell(reuse[name], seeds)[1]} | {
+        histories[name] = {label: lab_cell(reuse[name])[1]} | {
             key: np.asarray(grid.results[0].loss) for key, grid in by_label.items()
         }
     return histories
@@ -383,7 +396,7 @@ def run_experiments(experiments: list[Experiment], show_progress: bool) -> tuple
 def settings_from_args(args) -> Settings:
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else LAB.epochs)
-    return Settings(seeds, max(1, seeds // 2), epochs, args.dtype)
+    return Settings(seeds, epochs, args.dtype)
 
 
 def save(fig, out: Path, file: str) -> str:
@@ -476,7 +489,7 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     )
     histories = loss_histories(lr_grids)  # under the same title as the sweep's
     files["learning_rate_curves"] = save(curves_figure(histories, title), out, "learning_rate_curves.png")
-    title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width (one padded program)"
+    title = f"Sigmoid, lr {LAB_LR:g}: {seeds} seeds per width"
     outcomes = {name: grid.outcomes for name, grid in grids["hidden_units"].items()}
     per_seed = {name: grid.summaries for name, grid in grids["hidden_units"].items()}
     files["hidden_units"] = save(
@@ -491,11 +504,10 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     histories = single_cell_histories(grids["activations"], lr_grids, LAB.network.activation)
     title = f"Hidden activations (plain gradient descent, lr {LAB_LR:g})"
     files["activations"] = save(curves_figure(histories, title), out, "activations.png")
-    extras_seeds = results["settings"]["extras_seeds"]
     conv = {
         name: {
             conv_comparison_label(model, hidden, optimizer): conv_comparison_cell(
-                grids, name, model, hidden, optimizer, extras_seeds
+                grids, name, model, hidden, optimizer
             )[1]
             for model, hidden in CONV_MODELS
             for optimizer in CONV_OPTIMIZERS
@@ -518,14 +530,14 @@ def conv_comparison_label(model: str, hidden: tuple[int, int], optimizer: str) -
 
 
 def conv_comparison_cell(
-    grids: dict, name: str, model: str, hidden: tuple[int, int], optimizer: str, seeds: int
+    grids: dict, name: str, model: str, hidden: tuple[int, int], optimizer: str
 ) -> tuple[CellOutcome, np.ndarray]:
     """One model of the conv comparison on dataset ``name``: its outcome and its loss histories.
     The lab's dense network comes from the grids that already trained it."""
     if (model, hidden) != ("dense", LAB.hidden):
         grid = grids["conv"][name][conv_comparison_key(model, hidden, optimizer)]
     elif optimizer == "sgd":
-        return lab_cell(grids["learning_rate"][name], seeds)
+        return lab_cell(grids["learning_rate"][name])
     else:
         grid = grids["optimizers"][name][optimizer]
     return grid.outcomes[0], np.asarray(grid.results[0].loss)
@@ -542,9 +554,7 @@ def conv_comparison_records(grids: dict, settings: "Settings") -> dict[str, list
                 "optimizer": optimizer,
                 "lr": OPTIMIZER_RATES[optimizer],
                 "parameters": parameter_count(conv_comparison_config(base, model, hidden, optimizer)),
-                "outcome": dataclasses.asdict(
-                    conv_comparison_cell(grids, name, model, hidden, optimizer, settings.extras_seeds)[0]
-                ),
+                "outcome": dataclasses.asdict(conv_comparison_cell(grids, name, model, hidden, optimizer)[0]),
             }
             for model, hidden in CONV_MODELS
             for optimizer in CONV_OPTIMIZERS
@@ -656,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
 def write_everything(experiments, datasets, settings, folder: Path, args, argv, started: float) -> dict:
     """Train every grid, then draw and write the whole report into ``folder``; its results."""
     grids, seconds = run_experiments(experiments, not args.no_progress)
+    rates, widths = grids["learning_rate"], grids["hidden_units"]
+    grids["hidden_units"] = {name: with_lab_width(grid, rates[name]) for name, grid in widths.items()}
     results = collect_results(grids, datasets, settings, folder)
     checked = time.perf_counter()
     results["gradient_check"] = gradient_check()

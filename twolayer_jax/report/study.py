@@ -1,13 +1,17 @@
-"""Grids of runs: every cell of a sweep, times every seed, in one ``train_many`` call.
+"""Grids of runs: every cell of a sweep, times every seed, in one ``train_many`` call per padding.
 
 A cell is one setting of the traced knobs (the hyper-parameters and the hidden widths); every
-cell trains the same seeds, so two cells differ only in the swept value. What a cell came to is
-reduced on the host to plain numbers (:class:`CellOutcome`), ready for a table or JSON.
+cell trains the same seeds, so two cells differ only in the swept value. A width sweep pads each
+cell only to its group's width (:func:`width_groups`), not to the widest cell's: the work of a
+dense layer grows with the square of its padded width, so width 1 padded to 100 would cost what
+width 100 costs. What a cell came to is reduced on the host to plain numbers
+(:class:`CellOutcome`), ready for a table or JSON.
 """
 
 import dataclasses
 import math
 from collections.abc import Callable
+from functools import partial
 from statistics import NormalDist
 
 import jax
@@ -16,7 +20,16 @@ import numpy as np
 
 from twolayer_jax.config import TrainConfig
 from twolayer_jax.data import Dataset
-from twolayer_jax.many_runs import seed_keys, train_many
+from twolayer_jax.many_runs import (
+    ProgressFn,
+    default_chunk_size,
+    fit_many,
+    initial_params_many,
+    seed_keys,
+    seed_layout,
+    train_many,
+)
+from twolayer_jax.model import Params
 from twolayer_jax.one_run import TrainResult
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import RunSummary, summarise
@@ -128,6 +141,76 @@ class GridResult:
     summaries: list[list[RunSummary]]
 
 
+# A width sweep's cells are padded to the smallest of these widths (capped at the grid's) that
+# holds them: 1–8 units to 8, 9–32 to 32, wider to the grid's width. One program per padding;
+# each costs a compilation (seconds), which outweighs the matmuls padding saves below about 8
+# units (the figures are in benchmarks/README.md).
+WIDTH_PADDINGS = (8, 32)
+
+
+def padding_of(widths: tuple[int, int], hidden: tuple[int, int]) -> tuple[int, int]:
+    """The hidden widths a cell of ``widths`` is trained at, inside a grid padded to ``hidden``."""
+    return tuple(
+        min(next((p for p in WIDTH_PADDINGS if p >= w), h), h) for w, h in zip(widths, hidden, strict=True)
+    )
+
+
+def width_groups(cells: list[Cell], hidden: tuple[int, int]) -> dict[tuple[int, int], list[int]]:
+    """The indices of ``cells`` by the padding each trains at (:func:`padding_of`; a cell without
+    widths trains at ``hidden``), in order of first appearance: every cell in exactly one group."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, cell in enumerate(cells):
+        groups.setdefault(padding_of(cell.widths or hidden, hidden), []).append(index)
+    return groups
+
+
+def cropped(params: Params, shapes: dict[str, tuple[int, ...]]) -> Params:
+    """The leading rows and columns of each parameter (after the run axis) to ``shapes``."""
+    return {name: leaf[(slice(None), *(slice(0, n) for n in shapes[name]))] for name, leaf in params.items()}
+
+
+def zero_padded(params: Params, shapes: dict[str, tuple[int, ...]]) -> Params:
+    """Each parameter (after the run axis) filled out to ``shapes`` with zeros: the masked units."""
+    return {
+        name: jnp.pad(
+            leaf, [(0, 0), *((0, n - m) for n, m in zip(shapes[name], leaf.shape[1:], strict=True))]
+        )
+        for name, leaf in params.items()
+    }
+
+
+def train_cells(
+    config: TrainConfig,
+    padding: tuple[int, int],
+    dataset: Dataset,
+    cells: list[Cell],
+    seeds: int,
+    progress: ProgressFn | None,
+) -> TrainResult:
+    """Seeds 0..S−1 of each of ``cells`` (cell-major: run c·S + s is seed s of cell c) in one
+    ``train_many`` program at hidden widths ``padding`` (at most ``config.hidden``).
+
+    A narrower padding starts each run from the leading rows and columns of the weights drawn at
+    ``config.hidden``: the same initial network as padded to the full width (its unused units
+    zero either way), so the padding changes a run's arithmetic only by the exact zeros its dot
+    products add. The params come back padded to ``config.hidden`` with zeros."""
+    keys = jnp.tile(seed_keys(0, seeds), len(cells))
+    hparams = jax.tree.map(
+        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds), *(c.hparams for c in cells)
+    )
+    widths = None
+    if any(c.widths is not None for c in cells):
+        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)
+    if padding == config.hidden:
+        return train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
+    narrow = dataclasses.replace(config, hidden=padding)
+    layout = seed_layout(len(keys), jax.device_count(), default_chunk_size())
+    drawn = initial_params_many(config.architecture, layout, keys, widths)
+    params = cropped(drawn, narrow.param_shapes)
+    result = fit_many(narrow, layout, params, hparams, dataset.x, dataset.y, widths, progress=progress)
+    return result._replace(params=zero_padded(result.params, config.param_shapes))
+
+
 def run_grid(
     config: TrainConfig,
     dataset: Dataset,
@@ -135,18 +218,24 @@ def run_grid(
     seeds: int,
     progress: Callable[[int], None] | None = None,
 ) -> GridResult:
-    """Train seeds 0..S−1 of every cell in one compiled program and reduce each cell."""
-    keys = jnp.tile(seed_keys(0, seeds), len(cells))  # cell-major: run c·S + s is seed s of cell c
-    hparams = jax.tree.map(
-        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds), *(c.hparams for c in cells)
-    )
-    widths = None
-    if any(c.widths is not None for c in cells):
-        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)
-    result = train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
-    per_cell = [
-        jax.tree.map(lambda leaf, c=c: leaf[c * seeds : (c + 1) * seeds], result) for c in range(len(cells))
-    ]
+    """Train seeds 0..S−1 of every cell, one compiled program per padding of
+    :func:`width_groups` (one in all unless the cells have widths), and reduce each cell.
+    ``progress`` hears the epochs done, as from one ``train_many`` call: the groups' progress
+    in equal shares of ``config.epochs``."""
+    groups = width_groups(cells, config.hidden)
+    per_cell: list[TrainResult | None] = [None] * len(cells)
+    for number, (padding, members) in enumerate(groups.items()):
+        share = None
+        if progress is not None:
+            share = partial(group_progress, progress, number, len(groups), config.epochs)
+        result = train_cells(config, padding, dataset, [cells[i] for i in members], seeds, share)
+        for position, index in enumerate(members):
+            per_cell[index] = jax.tree.map(lambda leaf, p=position: leaf[p * seeds : (p + 1) * seeds], result)
     summaries = [summarise(list(range(seeds)), cell_result) for cell_result in per_cell]
     outcomes = [cell_outcome(c.label, s) for c, s in zip(cells, summaries, strict=True)]
     return GridResult(cells, outcomes, per_cell, summaries)
+
+
+def group_progress(progress: ProgressFn, number: int, groups: int, epochs: int, done: int) -> None:
+    """Group ``number`` of ``groups`` at ``done`` epochs, as epochs of the whole grid."""
+    progress((number * epochs + done) // groups)

@@ -101,8 +101,6 @@ def dataset_heading(name: str) -> str:
 def header(results: dict) -> list[str]:
     run, settings = results["run"], results["settings"]
     seeds = f"{settings['seeds']} seeds"
-    if settings["extras_seeds"] != settings["seeds"]:
-        seeds += f" ({settings['extras_seeds']} in the extras)"
     return [
         "# Lab 1: Backpropagation — a network with two hidden layers, trained from scratch",
         "",
@@ -403,9 +401,9 @@ def discussion(results: dict) -> list[str]:
         "",
         figure(results, "hidden_units", "seeds at 100 % and epochs to 100 % against the hidden width"),
         "",
-        "Every width is trained in one program: each network is padded to the widest, and the unused units are "
-        "masked (zero weights that never receive a gradient), which a test shows trains exactly like the "
-        "unpadded network.",
+        "The widths are trained in a few programs: each network is padded to the widest of its group, and the "
+        "unused units are masked (zero weights that never receive a gradient), which a test shows trains exactly "
+        "like the unpadded network.",
         "",
     ]
     for name, cells in results["hidden_units"].items():
@@ -633,12 +631,13 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
 def extras(results: dict) -> list[str]:
     optimizers, activations = results["optimizers"], results["activations"]
     rates = optimizers["rates"]
-    extras_seeds = results["settings"]["extras_seeds"]
+    seeds = results["settings"]["seeds"]
     lines = [
         "",
         "## Extras",
         "",
-        extras_seeds_sentence(extras_seeds, results["settings"]["seeds"]),
+        f"Each extra is trained on the discussion's {seeds} seeds, and the lab's own setting appears in each "
+        "comparison on the same seeds.",
         "",
         "### Other optimizers",
         "",
@@ -667,15 +666,6 @@ def extras(results: dict) -> list[str]:
     ]
     lines += comparison_tables(activations["outcomes"], "activation", str)
     return lines + conv_section(results) + gradient_check(results["gradient_check"])
-
-
-def extras_seeds_sentence(extras_seeds: int, seeds: int) -> str:
-    if extras_seeds == seeds:
-        return f"Each extra is trained on the same {seeds} seeds as the discussion's grids."
-    return (
-        f"Each extra is trained on {extras_seeds} seeds, fewer than the discussion's {seeds}; the lab's own "
-        f"setting appears in each comparison cut to the same {extras_seeds} seeds."
-    )
 
 
 def model_name(entry: dict) -> str:
