@@ -18,13 +18,14 @@ from twolayer_jax.report.study import Cell, run_grid
 from twolayer_jax.report.text import dataset_heading, number, scientific
 
 SECTIONS = ("## Summary", "## Introduction", "## Experiment setups", "### The sigmoid and its derivative",
-            "### The network", "### Backpropagation", "## Results", f"### {dataset_heading(data.LINEAR)}",
-            f"### {dataset_heading(data.XOR_EASY)}", "## Discussion", "### Learning rates",
+            "### The network", "### Backpropagation", "### Gradient check", "## Results",
+            f"### {dataset_heading(data.LINEAR)}", f"### {dataset_heading(data.XOR_EASY)}", "## Discussion",
+            "### Learning rates",
             "### Hidden units", "### Without activation functions",
             "### Anything else worth showing: watching it learn", "#### The decision boundary as it learns",
             "#### What the hidden units compute", "#### MSE, cross-entropy and the handout's mistake",
             "## Extras", "### Other optimizers", "### Other activation functions",
-            "### A convolutional layer", "### Gradient check", "## Conclusion",
+            "### A convolutional layer", "## Conclusion",
             "## How this report was made")  # fmt: skip
 # a number: not part of a name (x1, float32) nor the tail of another number (0.10.2)
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]\d+)?")

@@ -111,3 +111,40 @@ def test_the_network_diagram_counts_what_the_shapes_hold(hidden):
     layer_2 = hidden[0] * hidden[1] + hidden[1]
     assert any(f"W2: {hidden[0]} × {hidden[1]}" in s and s.replace(" ", "").endswith(f"{layer_2}parameters")
                for s in strings)  # fmt: skip
+
+
+def no_activation_record(recovered: list[int], diverged: list[int]) -> dict:
+    cells = [
+        outcome(label, 0) | {"diverged": d, "first_divergence": 6 if d else None}
+        for label, d in zip(("0.01", "0.03", "0.1"), diverged, strict=True)
+    ]
+    return {"cells": cells, "overshot_and_recovered": recovered}
+
+
+def test_overshoots_the_datasets_share_are_said_once_and_every_run_is_counted():
+    same = no_activation_record([0, 3, 0], [0, 1, 4])
+    sentences = text.overshoot_sentences({"linear": same, "xor_easy": same})
+    assert len(sentences) == 1 and sentences[0].startswith("On both datasets alike")
+    assert (
+        "at lr 0.03 every run overshoots (3 come back and 1 diverge of 4, the first by epoch 6)"
+        in sentences[0]
+    )
+    apart = text.overshoot_sentences({"linear": same, "xor_easy": no_activation_record([0, 2, 0], [0, 1, 4])})
+    assert [s.split(",")[0] for s in apart] == ["On linear", "On xor_easy"]
+    assert "at lr 0.03 runs overshoot (2 come back and 1 diverge of 4" in apart[1]
+
+
+def test_the_conclusion_names_the_settings_whose_seeds_split():
+    results = {
+        "learning_rate": {"linear": [outcome("0.1", 0), outcome("1", 4)], "xor_easy": [outcome("0.3", 3)]},
+        "hidden_units": {"linear": [outcome("2", 4)], "xor_easy": [outcome("2", 1)]},
+    }
+    assert text.split_cells(results) == ["lr 0.3 on `xor_easy` (3 of 4)", "width 2 on `xor_easy` (1 of 4)"]
+
+
+def test_one_seeds_comparison_of_losses_says_it_is_one_seed():
+    run = {"settled_at_100": 800, "diverged_at": None, "final_loss": 0.001}
+    sentence = text.cross_entropy_sentence(run, run | {"settled_at_100": 400})
+    assert "On this one seed cross-entropy gets there sooner: epoch 400 against 800" in sentence
+    assert "not a comparison" in sentence
+    assert text.cross_entropy_sentence(run, run | {"settled_at_100": None}) == ""

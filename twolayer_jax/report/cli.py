@@ -251,10 +251,11 @@ def device_phrase() -> str:
 
 
 def checked_networks() -> list[tuple[str, Network]]:
-    """The networks this report trains: every hidden activation and the linear network (dense),
-    and the conv model."""
+    """The networks this report trains: every hidden activation, the lab's network on
+    cross-entropy and the linear network (dense), and the conv model."""
     dense = [("dense", Network(name)) for name in ACTIVATIONS]
-    return [*dense, ("dense", LINEAR_NETWORK), ("conv", LAB.network)]
+    cross_entropy = Network(LAB.network.activation, LAB.network.output_activation, "bce")
+    return [*dense, ("dense", cross_entropy), ("dense", LINEAR_NETWORK), ("conv", LAB.network)]
 
 
 def gradient_check() -> dict:
@@ -432,9 +433,10 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
     if cell is not None:
         linear_net = TrainConfig(network=LINEAR_NETWORK)
         _, output = boundary_grid(select_run(grid.results[cell].params, 0), linear_net)
+        low, high = f"{output.min():.3f}", f"{output.max():.3f}"
+        span = low if low == high else f"{low} to {high}"
         title = (
-            f"{xor.name} without activations (seed 0, lr {grid.cells[cell].label}):\n"
-            f"output {output.min():.3f} to {output.max():.3f} everywhere"
+            f"{xor.name} without activations (seed 0, lr {grid.cells[cell].label}):\noutput {span} everywhere"
         )
     boundary = decision_boundary_figure(boundary_axis(), output, xor.x, xor.y, title)
     files["no_activation_boundary"] = save(boundary, out, "no_activation_boundary.png")

@@ -44,7 +44,7 @@ def outcome_row(setting: str, outcome: dict) -> str:
 
 def outcome_table(setting: str, rows: list[tuple[str, dict]]) -> list[str]:
     return [
-        f"| {setting} | seeds ending at 100 % (Wilson interval) | epochs until it stays at 100 %: median (IQR) | diverged | median final loss "
+        f"| {setting} | seeds ending at 100 % (Wilson interval) | epochs until it stays at 100 %, over the seeds that get there: median (IQR) | diverged | median final loss "
         "| median final accuracy |",
         "|---|---|---|---|---|---|",
         *(outcome_row(label, outcome) for label, outcome in rows),
@@ -118,10 +118,10 @@ def share_at_100(outcome: dict) -> str:
 
 def main_sentence(name: str, outcome: dict) -> str:
     if outcome["median_epochs_to_100"] is None:
-        return f"on `{name}`, no seed of the lab's setting reaches 100 % accuracy"
+        return f"on `{name}` no seed reaches 100 % accuracy"
     return (
-        f"on `{name}`, {share_at_100(outcome)} end at 100 % accuracy, after a median of "
-        f"{number(outcome['median_epochs_to_100'])} epochs"
+        f"on `{name}` {share_at_100(outcome)} (95 % interval {share_interval(outcome)}) end at 100 % accuracy, "
+        f"after a median of {number(outcome['median_epochs_to_100'])} epochs"
     )
 
 
@@ -131,41 +131,65 @@ def summary(results: dict) -> list[str]:
     mains = [main_sentence(name, record["outcome"]) for name, record in results["main"].items()]
     points = [
         f"- The lab's network ({s['inputs']} → {s['hidden'][0]} → {s['hidden'][1]} → {s['outputs']}, sigmoid, MSE, "
-        f"plain gradient descent at lr {number(s['lab_lr'])}, {s['epochs']} epochs): {listing(mains)}.",
+        f"plain gradient descent at lr {number(s['lab_lr'])}, {s['epochs']} epochs): "
+        + "; ".join(mains)
+        + ".",
     ]
     points += [f"- {sentence}" for sentence in headline_sentences(results)]
-    check = results["gradient_check"]
-    worst = max(max(row["worst"].values()) for row in check["networks"])
-    verdict = "passes" if all(row["passes"] for row in check["networks"]) else "FAILS"
-    points.append(
-        f"- The hand-written backward pass {verdict} the gradient check against `jax.grad` and finite "
-        f"differences for every network trained here (worst relative error {scientific(worst)})."
-    )
+    points.append(f"- {gradient_check_headline(results['gradient_check'])}")
     return ["", "## Summary", "", *points]
 
 
+def gradient_check_headline(check: dict) -> str:
+    """Whether every checked network passes, and its worst error against each reference."""
+    verdict = "passes" if all(row["passes"] for row in check["networks"]) else "FAILS"
+    columns = check["columns"]
+    worst = {c: max(row["worst"][c] for row in check["networks"]) for c in columns}
+    return (
+        f"The hand-written backward pass {verdict} the gradient check for every network trained here "
+        f"(worst relative error: {listing([f'{scientific(worst[c])} {c}' for c in columns])})."
+    )
+
+
+def everyone_labels(cells: list[dict]) -> list[str]:
+    """The settings of a sweep at which every seed ends at 100 %."""
+    return [c["label"] for c in cells if c["at_100"] == c["seeds"]]
+
+
 def headline_sentences(results: dict) -> list[str]:
-    """One sentence per discussion grid: the smallest setting that brings every seed to 100 %."""
-    sentences = []
-    for key, what in (("learning_rate", "learning rate"), ("hidden_units", "width")):
-        parts = []
-        for name, cells in results[key].items():
-            everyone = [c for c in cells if c["at_100"] == c["seeds"]]
-            if everyone:
-                fastest = min(everyone, key=lambda c: c["median_epochs_to_100"])
-                parts.append(
-                    f"on `{name}` the fastest {what} that brings every seed to 100 % is {fastest['label']} "
-                    f"(median {number(fastest['median_epochs_to_100'])} epochs)"
-                )
-            else:
-                parts.append(f"on `{name}` no {what} brings every seed to 100 %")
-        sentences.append(f"{what.capitalize()}s: " + "; ".join(parts) + ".")
+    """The range of rates, and the narrowest width, that bring every seed to 100 %; what the
+    network without activations reaches on XOR."""
+    rates = [
+        f"lr {listing(labels)} on `{name}`" if (labels := everyone_labels(cells)) else f"no rate on `{name}`"
+        for name, cells in results["learning_rate"].items()
+    ]
+    widths = [
+        f"from width {labels[0]} on `{name}`"
+        if (labels := everyone_labels(cells))
+        else f"no width on `{name}`"
+        for name, cells in results["hidden_units"].items()
+    ]
+    sentences = [
+        f"Every seed ends at 100 % with {'; '.join(rates)}; and, at lr {number(results['settings']['lab_lr'])}, "
+        f"{'; '.join(widths)}.",
+    ]
     xor = results["no_activation"].get(XOR_EASY)
+    line = results.get("explanations", {}).get("best_line", {}).get(XOR_EASY)
     if xor is not None:
-        sentences.append(
-            "Without activation functions the network is affine: on `xor_easy` it can at best reach the least-squares "
-            f"fit, loss {number(xor['least_squares_loss'])}, and accuracy {percent(results['datasets'][XOR_EASY]['constant_accuracy'])}."
+        threshold = results["settings"]["threshold"]
+        constant = xor["least_squares_slope"] < ROUNDING_SLOPE and xor["least_squares_constant"] < threshold
+        sentence = (
+            "Without activation functions the network is one affine map: on `xor_easy` gradient descent on MSE "
+            f"ends at best at the least-squares fit (loss {number(xor['least_squares_loss'])})"
+            + (
+                f", a constant below the threshold that scores {percent(results['datasets'][XOR_EASY]['constant_accuracy'])}"
+                if constant
+                else ""
+            )
         )
+        if line is not None:
+            sentence += f"; the best any line can score there is {percent(line['best_line_accuracy'])}"
+        sentences.append(sentence + ".")
     return sentences
 
 
@@ -192,7 +216,7 @@ def introduction(results: dict) -> list[str]:
         "run in this report: the forward pass (`twolayer_jax/model.py`), the backward pass "
         "(`manual/backpropagation.py`) and the optimizers' updates, plain gradient descent included "
         "(`manual/optimizers.py`). `jax.grad` computes no gradient that trains anything: it is the reference "
-        "the hand-written backward pass is checked against (the gradient check at the end). optax's "
+        "the hand-written backward pass is checked against (the gradient check under Experiment setups). optax's "
         "optimizers are likewise only the reference the hand-written ones are tested against, update by update.",
     ]
 
@@ -213,7 +237,7 @@ def setups(results: dict) -> list[str]:
         "",
         "$$\\sigma(t) = \\frac{1}{1 + e^{-t}}, \\qquad \\sigma'(t) = \\sigma(t)\\,(1 - \\sigma(t)).$$",
         "",
-        "The derivative peaks at a quarter where t is zero and vanishes where σ saturates: a unit whose "
+        "The derivative is largest, a quarter, at t = 0 and vanishes where σ saturates: a unit whose "
         "pre-activation is large passes almost no gradient back. The handout's helper `x * (1 - x)` must be "
         "given the sigmoid's *output*; given the pre-activation it computes something else (a classic mistake "
         "the project's checker recognises).",
@@ -249,6 +273,7 @@ def setups(results: dict) -> list[str]:
         f"lr = {number(s['lab_lr'])} unless a section says otherwise; seed s draws its weights from "
         "`jax.random.key(s)`.",
         *backpropagation(s),
+        *gradient_check(results["gradient_check"]),
     ]
 
 
@@ -270,9 +295,12 @@ def backpropagation(s: dict) -> list[str]:
         "- z_{ij} reaches the loss through every unit k of the layer: ∂L/∂z_{ij} = Σₖ δ_{ik} W_{jk}, "
         "**∂L/∂z = δ Wᵀ** (n × q times q × p gives n × p, z's shape).",
         "",
-        "An activation acts elementwise, z = σ(a), so ∂L/∂a = ∂L/∂z ⊙ σ'(a), with σ'(a) = z(1 − z) read "
-        "from the forward pass's cached output. The loss gives the start, ∂L/∂ŷ = (2/n)(ŷ − y) (n × 1). "
-        "Going backwards, layer by layer:",
+        "An activation acts elementwise, z = σ(a), so ∂L/∂a = ∂L/∂z ⊙ σ'(a). The sigmoid's derivative needs "
+        "no new exponential: $\\sigma'(t) = \\frac{e^{-t}}{(1 + e^{-t})^2} = \\sigma(t)\\,\\frac{e^{-t}}{1 + e^{-t}}"
+        " = \\sigma(t)(1 - \\sigma(t))$, so σ'(a) = z(1 − z) is read from the forward pass's cached output. The "
+        "loss gives the start: each ŷᵢ appears in one term of the mean, so "
+        "$\\partial L/\\partial \\hat y_i = \\frac{2}{n}(\\hat y_i - y_i)$ (n × 1 in all). Going backwards, layer "
+        "by layer, then one step of gradient descent:",
         "",
         "| step | term | shape |",
         "|---|---|---|",
@@ -281,11 +309,13 @@ def backpropagation(s: dict) -> list[str]:
         f"| into z₂ | ∂L/∂z₂ = δ₃ W₃ᵀ | n × {h2} |",
         f"| σ of layer 2 | δ₂ = (δ₃ W₃ᵀ) ⊙ z₂(1 − z₂) | n × {h2} |",
         f"| layer 2 | ∂L/∂W₂ = z₁ᵀ δ₂; ∂L/∂b₂ = Σ_rows δ₂ | {h1} × {h2}; {h2} |",
+        f"| into z₁ | ∂L/∂z₁ = δ₂ W₂ᵀ | n × {h1} |",
         f"| σ of layer 1 | δ₁ = (δ₂ W₂ᵀ) ⊙ z₁(1 − z₁) | n × {h1} |",
         f"| layer 1 | ∂L/∂W₁ = Xᵀ δ₁; ∂L/∂b₁ = Σ_rows δ₁ | {s['inputs']} × {h1}; {h1} |",
+        "| update | every W ← W − lr · ∂L/∂W, every b ← b − lr · ∂L/∂b | each its parameter's |",
         "",
-        "`manual/backpropagation.py` computes exactly these, one function per term; the Extras section checks "
-        "every term against `jax.grad` and finite differences. The shapes are a check of their own: each "
+        "`manual/backpropagation.py` computes exactly these, one function per term; the gradient check below "
+        "compares every term with `jax.grad` and finite differences. The shapes are a check of their own: each "
         "gradient has its parameter's shape, and a product in the wrong order or untransposed does not fit.",
     ]
 
@@ -329,10 +359,10 @@ def main_results(results: dict) -> list[str]:
             f"{outcome['at_100']} of {outcome['seeds']} seeds (interval {share_interval(outcome)}) end at 100 % accuracy; those that get there need "
             f"a median of {number(outcome['median_epochs_to_100'])} epochs (interquartile range "
             f"{interquartile(outcome)}) to stay at 100 % from then on. The figures and the printout show seed {run.seed}, the "
-            f"seed with the median final loss."
+            f"seed at the median final loss (the lower one of the middle two)."
             if outcome["median_epochs_to_100"] is not None
             else f"No seed reaches 100 % accuracy within {results['settings']['epochs']} epochs; the figures and "
-            f"the printout show seed {run.seed}, the seed with the median final loss."
+            f"the printout show seed {run.seed}, the seed at the median final loss."
         )
         lines += [
             "",
@@ -378,11 +408,11 @@ def discussion(results: dict) -> list[str]:
         "",
         figure(results, "learning_rate_curves", "median loss curves at each learning rate"),
         "",
-        "The classic picture of too low, good, too high and far too high a rate: the median loss over seeds at "
-        "each rate (the band is the interquartile range), both axes logarithmic, so it shows how long each rate "
-        "stays on the plateau where the sigmoids start, how fast it falls once it leaves, and whether it "
-        "settles, oscillates or climbs. Under the sweep figure above, every seed's final loss shows where a "
-        "rate's seeds split between those that get to 100 % and those that do not.",
+        "The second figure is the classic picture of rates too low, good, too high and far too high: the median "
+        "loss over seeds at each rate (the band is the interquartile range), both axes logarithmic. It shows how "
+        "long each rate stays on the plateau where the sigmoids start, how fast it falls once it leaves, and "
+        "whether it settles, oscillates or climbs. The first figure's bottom row has every seed's final loss, "
+        "so a rate whose seeds split between 100 % and less shows as two clusters.",
         "",
     ]
     for name, cells in results["learning_rate"].items():
@@ -502,14 +532,11 @@ def slope_phrase(slope: float) -> str:
 
 
 def no_activation_sentences(name: str, record: dict) -> str:
-    """One dataset's linear network: the fit it can reach, the stable rates, the runs that
-    overshot and came back, and the rates that diverge."""
-    cells = record["cells"]
-    stable = [c for c in cells if c["diverged"] == 0]
-    diverging = [c for c in cells if c["diverged"]]
+    """One dataset's linear network: the fit it can reach and where the stable rates end."""
+    stable = [c for c in record["cells"] if c["diverged"] == 0]
     text = (
-        f"**{name}.** The best affine fit has loss {number(record['least_squares_loss'])} (the length of its "
-        f"slope is {slope_phrase(record['least_squares_slope'])}, its constant {number(record['least_squares_constant'])})."
+        f"**{name}.** The best affine fit has loss {number(record['least_squares_loss'])} (its slope "
+        f"{slope_phrase(record['least_squares_slope'])}, its constant {number(record['least_squares_constant'])})."
     )
     if stable:
         best = next(c for c in stable if c["label"] == record["shown_lr"])
@@ -518,23 +545,37 @@ def no_activation_sentences(name: str, record: dict) -> str:
             f"run ends at loss {number(best['median_final_loss'])} and accuracy "
             f"{percent(best['median_final_accuracy'])}."
         )
-    recovered = [
-        (c, count) for c, count in zip(cells, record["overshot_and_recovered"], strict=True) if count
-    ]
-    if recovered:
-        parts = [
-            f"at lr {c['label']}, {count} of {c['seeds']} rise above their starting loss and still end finite"
-            for c, count in recovered
-        ]
-        text += f" Some runs overshoot and come back: {listing(parts)}."
-    if diverging:
-        first = diverging[0]
-        text += (
-            f" From lr {first['label']} up runs diverge ({first['diverged']} of {first['seeds']} at lr "
-            f"{first['label']}; at lr {diverging[-1]['label']}, {diverging[-1]['diverged']} of "
-            f"{diverging[-1]['seeds']}, the first by epoch {diverging[-1]['first_divergence']})."
-        )
     return text
+
+
+def overshoot_phrases(record: dict) -> list[str]:
+    """Per rate at which runs overshoot: how many came back and how many diverged."""
+    phrases = []
+    for cell, recovered in zip(record["cells"], record["overshot_and_recovered"], strict=True):
+        if not (recovered or cell["diverged"]):
+            continue
+        every = "every run overshoots" if recovered + cell["diverged"] == cell["seeds"] else "runs overshoot"
+        parts = [
+            f"{count} {what}"
+            for count, what in ((recovered, "come back"), (cell["diverged"], "diverge"))
+            if count
+        ]
+        first = f", the first by epoch {cell['first_divergence']}" if cell["diverged"] else ""
+        phrases.append(f"at lr {cell['label']} {every} ({listing(parts)} of {cell['seeds']}{first})")
+    return phrases
+
+
+def overshoot_sentences(records: dict) -> list[str]:
+    """The overshoots of every dataset, said once when the datasets agree."""
+    by_dataset = {name: overshoot_phrases(record) for name, record in records.items()}
+    phrases = list(by_dataset.values())
+    if len(by_dataset) > 1 and all(p == phrases[0] for p in phrases) and phrases[0]:
+        return [f"On both datasets alike, above a stable rate the loss first rises: {listing(phrases[0])}."]
+    return [
+        f"On {name}, above a stable rate the loss first rises: {listing(found)}."
+        for name, found in by_dataset.items()
+        if found
+    ]
 
 
 def without_activations(results: dict) -> list[str]:
@@ -552,6 +593,7 @@ def without_activations(results: dict) -> list[str]:
     ]
     for name, record in results["no_activation"].items():
         lines += ["", no_activation_sentences(name, record)]
+    lines += ["", " ".join(overshoot_sentences(results["no_activation"]))]
     lines += [
         "",
         xor_fit_sentence(results),
@@ -665,7 +707,7 @@ def extras(results: dict) -> list[str]:
         "",
     ]
     lines += comparison_tables(activations["outcomes"], "activation", str)
-    return lines + conv_section(results) + gradient_check(results["gradient_check"])
+    return lines + conv_section(results)
 
 
 def model_name(entry: dict) -> str:
@@ -684,8 +726,18 @@ def conv_sentences(models: list[dict]) -> list[str]:
     for optimizer in dict.fromkeys(entry["optimizer"] for entry in models):
         same = [entry for entry in models if entry["optimizer"] == optimizer]
         parts = [f"{model_name(entry)} {outcome_phrase(entry['outcome'])}" for entry in same]
-        sentences.append(f"With {optimizer}: {listing(parts)}.")
+        sentences.append(f"With {optimizer}: {listing(parts)}{conv_verdict(same)}.")
     return sentences
+
+
+def conv_verdict(same_optimizer: list[dict]) -> str:
+    """``; the conv model is the sooner of the two narrow ones``, when both get every seed there."""
+    conv = next(e for e in same_optimizer if e["model"] == "conv")
+    narrow = next(e for e in same_optimizer if e["model"] == "dense" and e["hidden"][0] == conv["hidden"][0])
+    if any(e["outcome"]["at_100"] < e["outcome"]["seeds"] for e in (conv, narrow)):
+        return ""
+    sooner = conv["outcome"]["median_epochs_to_100"] < narrow["outcome"]["median_epochs_to_100"]
+    return f"; of the two networks of width {conv['hidden'][0]}, the {'conv' if sooner else 'dense'} one is sooner"
 
 
 def outcome_phrase(outcome: dict) -> str:
@@ -711,11 +763,14 @@ def conv_section(results: dict) -> list[str]:
         "the features (stride 1, zero padding that keeps the length), followed by the sigmoid; layer 3 reads "
         "all channels. The kernel is narrower than its input, so it is a real convolution and not a dense "
         "layer in disguise. Its backward pass (∂kernel, ∂bias, ∂input) is hand-written in `manual/conv.py` "
-        "and checked below.",
+        "and checked with the rest in the gradient check (Experiment setups).",
         "",
-        "A fair comparison changes one thing at a time: each model trains with each optimizer, and besides the "
-        f"lab's dense network a dense network of the conv model's first-layer width ({conv['features']}) is a control. "
-        f"The conv model has {conv_size} parameters, the narrow dense network {narrow['parameters']}. The "
+        "The comparison controls what it can: each model trains with each optimizer, and besides the lab's dense "
+        f"network a dense network of the conv model's first-layer width ({conv['features']}) is a control. It "
+        f"cannot make everything equal: the conv model has {conv_size} parameters against the narrow dense "
+        f"network's {narrow['parameters']}, and its layer 3 reads {conv['channels']} × {conv['features']} "
+        f"features against the narrow network's {narrow['hidden'][1]}, so at one learning rate its output moves "
+        "further per step. The "
         "convolution also assumes what is not there: layer 1's units have no spatial order (permuting them, "
         "with W₁'s columns and layer 2's inputs permuted alike, computes the same function), so a kernel's "
         "neighbouring features are neighbours only by their index; its weight sharing is a constraint, not a "
@@ -738,13 +793,15 @@ def gradient_check(check: dict) -> list[str]:
     columns = check["columns"]
     tolerance = check["tolerance"]
     lines = [
+        "",
         "### Gradient check",
         "",
         "The hand-written backward pass against `jax.grad` and centred finite differences, in float64, on "
         f"random problems ({check['problems']}). Each cell is the worst relative error ‖a − b‖ / max(‖a‖, ‖b‖) "
         f"over the problems; a term passes at ≤ {scientific(tolerance['analytic'])} against `jax.grad` and "
         f"≤ {scientific(tolerance['finite_difference'])} against finite differences (step "
-        f"{scientific(tolerance['step'])}). The lab's network, term by term:",
+        f"{scientific(tolerance['step'])}). The lab's network's terms, on those small random networks "
+        "(every term, at every width, is the same formula):",
         "",
         "| term | " + " | ".join(columns) + " | passes |",
         "|---" * (len(columns) + 2) + "|",
@@ -769,30 +826,38 @@ def gradient_check(check: dict) -> list[str]:
     return lines
 
 
-def all_seeds_labels(cells: list[dict]) -> list[str]:
-    return [c["label"] for c in cells if c["at_100"] == c["seeds"]]
+def split_cells(results: dict) -> list[str]:
+    """The sweeps' settings whose seeds split: some end at 100 %, the others do not."""
+    splits = []
+    for key, what in (("learning_rate", "lr"), ("hidden_units", "width")):
+        for name, cells in results[key].items():
+            splits += [
+                f"{what} {c['label']} on `{name}` ({c['at_100']} of {c['seeds']})"
+                for c in cells
+                if 0 < c["at_100"] < c["seeds"]
+            ]
+    return splits
 
 
 def conclusion(results: dict) -> list[str]:
     """What the grids add up to, each clause read from the grids it sums up."""
-    rates = [
-        f"{listing(all_seeds_labels(cells)) or 'no rate'} on `{name}`"
-        for name, cells in results["learning_rate"].items()
-    ]
-    widths = []
-    for name, cells in results["hidden_units"].items():
-        labels = all_seeds_labels(cells)
-        widths.append(f"from width {labels[0]} on `{name}`" if labels else f"at no width on `{name}`")
+    splits = split_cells(results)
     xor = results["datasets"][XOR_EASY]
     sentences = [
-        f"Plain gradient descent on a hand-written backward pass learns both datasets, and its reliability is a "
-        f"matter of the learning rate and the width: every seed ends at 100 % for lr {listing(rates)}, and "
-        f"{listing(widths)} (at lr {number(results['settings']['lab_lr'])}).",
-        "Below those, seeds split between runs that find a solution and runs that do not, which is why every "
-        "setting here is trained on many seeds.",
-        "The nonlinearity is what makes the hidden layers count: without it the network is one affine map and "
-        f"XOR stays at the constant predictor's {percent(xor['constant_accuracy'])}.",
+        "A hand-written backward pass, checked against `jax.grad` and finite differences, is all plain gradient "
+        "descent needs to learn both datasets; whether a given seed gets there is a matter of the learning rate "
+        "and the width.",
     ]
+    if splits:
+        sentences.append(
+            f"At the edges of what works the seeds split, some at 100 % and some not ({listing(splits)}): one run "
+            "per setting would have called each of these a success or a failure by the luck of its initialisation, "
+            "which is why every setting here is trained on many seeds."
+        )
+    sentences.append(
+        "The nonlinearity is what makes the hidden layers count: without it the network is one affine map and "
+        f"gradient descent leaves XOR at the constant predictor's {percent(xor['constant_accuracy'])}."
+    )
     return ["", "## Conclusion", "", " ".join(sentences)]
 
 
@@ -818,7 +883,7 @@ def linked_still(files: dict[str, str], still: str, animation: str, caption: str
 def outcome_sentence(run: dict, epochs: int) -> str:
     """How one recorded run ended, from its summary: diverged, settled at 100 %, or short of it."""
     if run["diverged_at"] is not None:
-        return f"diverges at epoch {run['diverged_at']} (its loss becomes NaN or inf)"
+        return f"diverges at epoch {run['diverged_at']} (its loss becomes NaN)"
     if run["settled_at_100"] is not None:
         return (
             f"stays at 100 % accuracy from epoch {run['settled_at_100']} on and ends at loss "
@@ -839,10 +904,10 @@ def watch_it_learn(results: dict) -> list[str]:
         "",
         "### Anything else worth showing: watching it learn",
         "",
-        "Each dataset's shown seed (the seed of the Results with the median final loss) is trained again "
-        f"alone, its params kept at {watch['snapshots']} epochs from the first to the last, spaced "
-        "logarithmically because a run changes most at first. Each image is the last frame of an "
-        "animation: click it for the GIF.",
+        "Each dataset's shown seed (the seed of the Results) is trained again alone, and its weights are saved "
+        f"at {watch['snapshots']} epochs between the first and the last, spaced logarithmically because a run "
+        "changes most at first. The images of the decision boundary and of the three losses are the last "
+        "frames of animations: click one for its GIF.",
         "",
         "#### The decision boundary as it learns",
     ]
@@ -872,8 +937,8 @@ def watch_it_learn(results: dict) -> list[str]:
             "",
             f"![{name}: single hidden units at the start and the end]({record['files']['hidden_units']})",
             "",
-            f"**{name}**, seed {record['seed']}: the {first} of {hidden[0]} layer-1 units and the {second} "
-            f"of {hidden[1]} layer-2 units the next layer listens to most at epoch {end}, at epoch {start} "
+            f"**{name}**, seed {record['seed']}: of {hidden[0]} units per layer, the {first} of layer 1 and the "
+            f"{second} of layer 2 with the largest outgoing weights at epoch {end}, each drawn at epoch {start} "
             f"and at epoch {end}.",
         ]
     if "comparison" in watch:
@@ -923,9 +988,12 @@ def cross_entropy_sentence(mse: dict, bce: dict) -> str:
         return f" Both stay at 100 % from the same epoch, {bce['settled_at_100']}."
     sooner = "sooner" if bce["settled_at_100"] < mse["settled_at_100"] else "later"
     return (
-        f" Cross-entropy gets there {sooner}: epoch {bce['settled_at_100']} against "
-        f"{mse['settled_at_100']} with MSE. Its gradient at the output, δ₃ = (ŷ − y)/n, has no σ' factor "
-        "that vanishes where the output saturates."
+        f" On this one seed cross-entropy gets there {sooner}: epoch {bce['settled_at_100']} against "
+        f"{mse['settled_at_100']} with MSE. One seed is an example, not a comparison, and the two losses do not "
+        "take equal steps at one learning rate: while the output is near ½, MSE's δ₃ is "
+        "$\\frac{2}{n}(\\hat y - y)\\cdot\\frac14 = \\frac{1}{2n}(\\hat y - y)$, half of cross-entropy's "
+        "$\\frac1n(\\hat y - y)$, so cross-entropy at lr 1 steps about as MSE would at twice the rate. Where the "
+        "two differ in kind is a saturated output: there MSE's δ₃ carries σ' ≈ 0 and cross-entropy's does not."
     )
 
 
