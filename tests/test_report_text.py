@@ -64,8 +64,8 @@ def test_rates_that_agree_on_every_dataset_are_said_once():
 
 
 def test_a_slope_that_is_rounding_noise_is_not_printed_as_data():
-    assert text.slope_phrase(5.3e-16) == "zero (to rounding)"
-    assert text.slope_phrase(1.513) == "1.513"
+    assert text.slope_phrase(5.3e-16) == "no slope, to rounding"
+    assert text.slope_phrase(1.513) == "a slope of length 1.513"
 
 
 def test_epoch_statistics_are_epochs_some_run_took():
@@ -126,12 +126,12 @@ def test_overshoots_the_datasets_share_are_said_once_and_every_run_is_counted():
     sentences = text.overshoot_sentences({"linear": same, "xor_easy": same})
     assert len(sentences) == 1 and sentences[0].startswith("On both datasets alike")
     assert (
-        "at lr 0.03 every run overshoots (3 come back and 1 diverge of 4, the first by epoch 6)"
+        "at lr 0.03 every run overshoots: of 4, 3 come back and 1 diverge (the first by epoch 6)"
         in sentences[0]
     )
     apart = text.overshoot_sentences({"linear": same, "xor_easy": no_activation_record([0, 2, 0], [0, 1, 4])})
     assert [s.split(",")[0] for s in apart] == ["On linear", "On xor_easy"]
-    assert "at lr 0.03 runs overshoot (2 come back and 1 diverge of 4" in apart[1]
+    assert "at lr 0.03 runs overshoot: of 4, 2 come back and 1 diverge" in apart[1]
 
 
 def test_the_conclusion_names_the_settings_whose_seeds_split():

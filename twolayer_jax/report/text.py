@@ -156,21 +156,29 @@ def everyone_labels(cells: list[dict]) -> list[str]:
     return [c["label"] for c in cells if c["at_100"] == c["seeds"]]
 
 
+def narrowest_reliable_width(cells: list[dict]) -> str:
+    """The narrowest width from which every wider one brings every seed to 100 % (``none``)."""
+    start = None
+    for cell in reversed(cells):  # widths in increasing order
+        if cell["at_100"] != cell["seeds"]:
+            break
+        start = cell["label"]
+    return start or "none"
+
+
 def headline_sentences(results: dict) -> list[str]:
     """The range of rates, and the narrowest width, that bring every seed to 100 %; what the
     network without activations reaches on XOR."""
     rates = [
-        f"lr {listing(labels)} on `{name}`" if (labels := everyone_labels(cells)) else f"no rate on `{name}`"
+        f"{listing(labels) if (labels := everyone_labels(cells)) else 'none'} on `{name}`"
         for name, cells in results["learning_rate"].items()
     ]
     widths = [
-        f"from width {labels[0]} on `{name}`"
-        if (labels := everyone_labels(cells))
-        else f"no width on `{name}`"
-        for name, cells in results["hidden_units"].items()
+        f"{narrowest_reliable_width(cells)} on `{name}`" for name, cells in results["hidden_units"].items()
     ]
     sentences = [
-        f"Every seed ends at 100 % with {'; '.join(rates)}; and, at lr {number(results['settings']['lab_lr'])}, "
+        f"Learning rates at which every seed ends at 100 %: {'; '.join(rates)}.",
+        f"Widths from which on every seed ends at 100 % (at lr {number(results['settings']['lab_lr'])}): "
         f"{'; '.join(widths)}.",
     ]
     xor = results["no_activation"].get(XOR_EASY)
@@ -528,15 +536,15 @@ ROUNDING_SLOPE = 1e-9
 
 
 def slope_phrase(slope: float) -> str:
-    return "zero (to rounding)" if slope < ROUNDING_SLOPE else number(slope)
+    return "no slope, to rounding" if slope < ROUNDING_SLOPE else f"a slope of length {number(slope)}"
 
 
 def no_activation_sentences(name: str, record: dict) -> str:
     """One dataset's linear network: the fit it can reach and where the stable rates end."""
     stable = [c for c in record["cells"] if c["diverged"] == 0]
     text = (
-        f"**{name}.** The best affine fit has loss {number(record['least_squares_loss'])} (its slope "
-        f"{slope_phrase(record['least_squares_slope'])}, its constant {number(record['least_squares_constant'])})."
+        f"**{name}.** The best affine fit has loss {number(record['least_squares_loss'])} ("
+        f"{slope_phrase(record['least_squares_slope'])}, constant {number(record['least_squares_constant'])})."
     )
     if stable:
         best = next(c for c in stable if c["label"] == record["shown_lr"])
@@ -554,14 +562,17 @@ def overshoot_phrases(record: dict) -> list[str]:
     for cell, recovered in zip(record["cells"], record["overshot_and_recovered"], strict=True):
         if not (recovered or cell["diverged"]):
             continue
+        first = f" (the first by epoch {cell['first_divergence']})" if cell["diverged"] else ""
+        if cell["diverged"] == cell["seeds"]:
+            phrases.append(f"at lr {cell['label']} every run diverges{first}")
+            continue
         every = "every run overshoots" if recovered + cell["diverged"] == cell["seeds"] else "runs overshoot"
         parts = [
             f"{count} {what}"
             for count, what in ((recovered, "come back"), (cell["diverged"], "diverge"))
             if count
         ]
-        first = f", the first by epoch {cell['first_divergence']}" if cell["diverged"] else ""
-        phrases.append(f"at lr {cell['label']} {every} ({listing(parts)} of {cell['seeds']}{first})")
+        phrases.append(f"at lr {cell['label']} {every}: of {cell['seeds']}, {listing(parts)}{first}")
     return phrases
 
 
@@ -570,9 +581,9 @@ def overshoot_sentences(records: dict) -> list[str]:
     by_dataset = {name: overshoot_phrases(record) for name, record in records.items()}
     phrases = list(by_dataset.values())
     if len(by_dataset) > 1 and all(p == phrases[0] for p in phrases) and phrases[0]:
-        return [f"On both datasets alike, above a stable rate the loss first rises: {listing(phrases[0])}."]
+        return [f"On both datasets alike, above a stable rate the loss first rises: {'; '.join(phrases[0])}."]
     return [
-        f"On {name}, above a stable rate the loss first rises: {listing(found)}."
+        f"On {name}, above a stable rate the loss first rises: {'; '.join(found)}."
         for name, found in by_dataset.items()
         if found
     ]
