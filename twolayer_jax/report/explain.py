@@ -26,8 +26,16 @@ from twolayer_jax.model import forward_layers
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
-from twolayer_jax.report.study import Cell, CellOutcome, Experiment, GridResult, cell_outcome
-from twolayer_jax.report.wording import listing, number, percent, scientific
+from twolayer_jax.report.study import Cell, CellOutcome, Experiment, GridResult, cell_outcome, epoch_quantiles
+from twolayer_jax.report.wording import (
+    intervals_overlap,
+    listing,
+    number,
+    percent,
+    scientific,
+    share_interval,
+    significant,
+)
 
 SECTION = "explanations"  # the extra grids' section in plan() and in the trained grids
 BCE = "bce"  # the extra grid that retrains the collapsing rate with cross-entropy
@@ -104,7 +112,8 @@ def largest_rise(loss: np.ndarray, window: int) -> float:
 
 def early_rise_record(grid: GridResult, window: int) -> list[dict]:
     """Per rate: the runs whose loss rises in an early epoch, the median count of such epochs per
-    run (oscillation rises again and again), and the largest single rise."""
+    run (oscillation rises again and again; the lower median, a count some run had) and the largest
+    single rise (2 significant digits)."""
     records = []
     for cell, result in zip(grid.cells, grid.results, strict=True):
         loss = np.asarray(result.loss)
@@ -114,8 +123,8 @@ def early_rise_record(grid: GridResult, window: int) -> list[dict]:
                 "label": cell.label,
                 "seeds": len(loss),
                 "rising": int(rising.any(axis=1).sum()),
-                "median_rises": float(np.median(rising.sum(axis=1))),
-                "largest_rise": largest_rise(loss, window),
+                "median_rises": epoch_quantiles(rising.sum(axis=1).tolist(), (0.5,))[0],
+                "largest_rise": significant(largest_rise(loss, window)),
             }
         )
     return records
@@ -203,6 +212,9 @@ def collapse_record(grid: GridResult, bce: GridResult, dataset: Dataset, network
     bce_network = dataclasses.replace(network, loss=BCE)
     bce_failed, bce_stuck = failed_outputs(bce.summaries[0], bce.results[0], dataset, bce_network)
     smallest = min((s["smallest_logit"] for s in stuck), default=None)
+    bce_failed_accuracy = [
+        r.final_accuracy for r in bce.summaries[0] if not r.diverged and r.final_accuracy < 1
+    ]
     return {
         "lr": grid.cells[cell].label,
         "seeds": len(runs),
@@ -218,7 +230,14 @@ def collapse_record(grid: GridResult, bce: GridResult, dataset: Dataset, network
         "bce": dataclasses.asdict(bce.outcomes[0]),
         "bce_failed": bce_failed,
         "bce_constant_and_saturated": len(bce_stuck),
+        # the lower median, an accuracy some failed run ended at
+        "bce_failed_median_accuracy": lower_median(bce_failed_accuracy),
     }
+
+
+def lower_median(values: list[float]) -> float | None:
+    """The lower of the two middle values (the middle one of an odd count): a value some run had."""
+    return float(np.quantile(values, 0.5, method="inverted_cdf")) if values else None
 
 
 # ---------------------------------------------------------------- (c) the points left wrong
@@ -232,7 +251,8 @@ def diagonal_distance(x: np.ndarray) -> np.ndarray:
 def boundary_points_record(grid: GridResult, dataset: Dataset, network: Network, below: float) -> list[dict]:
     """For each rate below ``below`` where some run that did not diverge ends short of 100 %:
     the points those runs misclassify, against all points, by their distance to the diagonal.
-    ``farthest_rank`` is the rank (1 = nearest) of the farthest misclassified point."""
+    ``farthest_rank`` is the rank (1 = nearest) of the farthest misclassified point; distances are
+    kept to 2 significant digits."""
     distance = diagonal_distance(dataset.x)
     rank = np.argsort(np.argsort(distance)) + 1
     records = []
@@ -247,8 +267,8 @@ def boundary_points_record(grid: GridResult, dataset: Dataset, network: Network,
                 "seeds": len(runs),
                 "short": len(short),
                 "misclassified": int(wrong.size),
-                "median_misclassified_distance": float(np.median(distance[wrong])),
-                "median_distance": float(np.median(distance)),
+                "median_misclassified_distance": significant(float(np.median(distance[wrong]))),
+                "median_distance": significant(float(np.median(distance))),
                 "farthest_rank": int(rank[wrong].max()),
                 "points": len(distance),
             }
@@ -278,10 +298,13 @@ def narrowest_over_widest(rows: list[dict], key: str) -> float | None:
     return None if first is None or last is None else first / last
 
 
-def scaled_widths_record(widths: GridResult, scaled: GridResult, lab_rate: float) -> dict:
+def scaled_widths_record(
+    widths: GridResult, scaled: GridResult, lab_rate: float, limits: dict[int, float]
+) -> dict:
     """Per width: its outcome at the lab's rate (the hidden-units grid) and at the rate scaled
-    by 100/h (the extra grid; the lab's width is its own scaled cell), on the same count of seeds;
-    and each way, the narrowest's median epochs to 100 % over the widest's."""
+    by 100/h (the extra grid; the lab's width is its own scaled cell), on the same count of seeds
+    (the first ones), and its output layer's stability limit at initialisation (``limits``, by
+    width); and each way, the narrowest's median epochs to 100 % over the widest's."""
     seeds = scaled.outcomes[0].seeds
     at_lab = {c.label: o for c, o in zip(widths.cells, first_seeds(widths, seeds), strict=True)}
     rescaled = {c.label: (c.hparams.lr, o) for c, o in zip(scaled.cells, scaled.outcomes, strict=True)}
@@ -293,10 +316,12 @@ def scaled_widths_record(widths: GridResult, scaled: GridResult, lab_rate: float
             "lr": float(rate),
             "scaled": dataclasses.asdict(outcome),
             "unscaled": dataclasses.asdict(at_lab[label]),
+            "stability_limit": significant(limits[int(label)]),
         }
         for label, (rate, outcome) in sorted(rescaled.items(), key=lambda item: int(item[0]))
     ]
     return {
+        "seeds": seeds,
         "widths": rows,
         "unscaled_ratio": narrowest_over_widest(rows, "unscaled"),
         "scaled_ratio": narrowest_over_widest(rows, "scaled"),
@@ -360,18 +385,32 @@ def best_line_record(widths: GridResult, dataset: Dataset) -> dict:
 # ---------------------------------------------------------------- (f, g) the optimizers
 
 
-def momentum_record() -> dict:
+def momentum_record(limits: dict[str, float]) -> dict:
     """Momentum's step once its velocity v ← g + β·v has built up: v → g/(1 − β), so the step is
-    lr/(1 − β) times the gradient, as sgd's at that rate."""
+    lr/(1 − β) times the gradient, as sgd's at that rate. On a quadratic of curvature λ, plain
+    gradient descent is stable for lr·λ < 2 and heavy-ball momentum for lr·λ < 2(1 + β); per
+    dataset, lr·λ_max of each at the output layer's curvature at initialisation (``limits``:
+    2/λ_max), to 2 significant digits."""
     beta = float(HParams().momentum)
-    rate = OPTIMIZER_RATES["momentum"]
-    return {"lr": rate, "beta": beta, "effective_lr": rate / (1 - beta), "sgd_lr": OPTIMIZER_RATES["sgd"]}
+    rate, sgd_rate = OPTIMIZER_RATES["momentum"], OPTIMIZER_RATES["sgd"]
+    return {
+        "lr": rate,
+        "beta": beta,
+        "effective_lr": rate / (1 - beta),
+        "sgd_lr": sgd_rate,
+        "momentum_bound": significant(2 * (1 + beta)),
+        "step_times_curvature": {
+            name: {"sgd": significant(2 * sgd_rate / limit), "momentum": significant(2 * rate / limit)}
+            for name, limit in limits.items()
+        },
+    }
 
 
 def weight_decay_record(optimizers: dict[str, dict[str, GridResult]], epochs: int) -> dict:
     """AdamW's decoupled decay θ ← θ − lr·(u + λθ) scales every weight by (1 − lr·λ) per step
-    besides Adam's update u; over the run that is (1 − lr·λ)^epochs. Beside it, per dataset, how
-    far AdamW's median final loss is from Adam's (absolute, and relative to Adam's)."""
+    besides Adam's update u; over the run that is (1 − lr·λ)^epochs (3 significant digits; the
+    shrink, 1 minus it, to 1). Beside it, per dataset, how far AdamW's median final loss is from
+    Adam's (absolute, and relative to Adam's)."""
     rate, decay = OPTIMIZER_RATES["adamw"], float(HParams().weight_decay)
     differences = {}
     for name, by_optimizer in optimizers.items():
@@ -383,7 +422,8 @@ def weight_decay_record(optimizers: dict[str, dict[str, GridResult]], epochs: in
         "weight_decay": decay,
         "per_step": rate * decay,
         "epochs": epochs,
-        "shrink": (1 - rate * decay) ** epochs,
+        "shrink": significant((1 - rate * decay) ** epochs, 3),
+        "shrinks_by": significant(1 - (1 - rate * decay) ** epochs, 1),
         "final_loss": differences,
     }
 
@@ -409,13 +449,14 @@ def many_delta_ratios(params: dict, x: jax.Array, y: jax.Array, networks: tuple[
 
 def delta_ratio_record(dataset: Dataset, config: TrainConfig, activations: list[str], seeds: int) -> dict:
     """Per hidden activation, the median over seeds of ‖δ₂‖/‖δ₃‖ and ‖δ₁‖/‖δ₃‖ at
-    initialisation: how much of the output's gradient reaches each hidden layer."""
+    initialisation (‖δ₁‖/‖δ₃‖, which the report prints, to 2 significant digits): how much of the
+    output's gradient reaches each hidden layer."""
     params = initial_params(config, seeds)
     x, y = (jnp.asarray(a, config.dtype) for a in (dataset.x, dataset.y))
     networks = tuple(dataclasses.replace(config.network, activation=name) for name in activations)
     ratios = np.median(np.asarray(many_delta_ratios(params, x, y, networks)), axis=1)
     return {
-        name: {"delta2": float(r[0]), "delta1": float(r[1])}
+        name: {"delta2": float(r[0]), "delta1": significant(float(r[1]))}
         for name, r in zip(activations, ratios, strict=True)
     }
 
@@ -433,12 +474,21 @@ def explanation_records(grids: dict, datasets: list[Dataset], config: TrainConfi
     window = min(EARLY_EPOCHS, config.epochs)
     by_name = {d.name: d for d in datasets}
     seeds = extra[datasets[0].name][BCE].outcomes[0].seeds
+    limits = {d.name: stability_limit(d, config, seeds) for d in datasets}
+    # the narrow widths' limits take their own initialisations (a few seconds: one small program each)
+    narrow_limits = {
+        d.name: {
+            h: stability_limit(d, dataclasses.replace(config, hidden=(h, h)), seeds) for h in SCALED_WIDTHS
+        }
+        | {config.hidden[1]: limits[d.name]}
+        for d in datasets
+    }
     return {
         "early_rise": {
             "epochs": window,
             "tolerance": RISE_TOLERANCE,
             "cells": {name: early_rise_record(grid, window) for name, grid in lr_grids.items()},
-            "stability_limit": {d.name: stability_limit(d, config, seeds) for d in datasets},
+            "stability_limit": {name: significant(limit) for name, limit in limits.items()},
         },
         "collapse": {
             "constant_spread": CONSTANT_SPREAD,
@@ -454,11 +504,13 @@ def explanation_records(grids: dict, datasets: list[Dataset], config: TrainConfi
             if name == LINEAR
         },
         "scaled_widths": {
-            d.name: scaled_widths_record(width_grids[d.name], extra[d.name][SCALED], lab_rate)
+            d.name: scaled_widths_record(
+                width_grids[d.name], extra[d.name][SCALED], lab_rate, narrow_limits[d.name]
+            )
             for d in datasets
         },
         "best_line": {d.name: best_line_record(width_grids[d.name], d) for d in datasets},
-        "momentum": momentum_record(),
+        "momentum": momentum_record(limits),
         "weight_decay": weight_decay_record(grids["optimizers"], config.epochs),
         "delta_ratios": {d.name: delta_ratio_record(d, config, activations, seeds) for d in datasets},
     }
@@ -468,6 +520,9 @@ def explanation_records(grids: dict, datasets: list[Dataset], config: TrainConfi
 
 SAME_SPEED = 1.25  # two medians of epochs within this factor of each other are "about as long"
 LOSS_NOISE = 0.05  # median final losses within this fraction of each other are "the same"
+PLATEAU_MATCH = 0.01  # a plateau loss within this fraction of the best affine fit's loss is that fit's
+ROUNDING_SLOPE = 1e-9  # a least-squares slope below this is zero to float64's rounding
+INFORMATIVE_RANK = 0.25  # "all among the k points nearest" says something only for k up to this share
 
 
 def rate_label(rate: float) -> str:
@@ -479,17 +534,39 @@ def seeds_phrase(count: int, seeds: int) -> str:
     return f"{count} of {seeds} seeds"
 
 
+def labelled(cells: list[dict], label: str) -> dict | None:
+    """The cell of ``cells`` with this label, or None."""
+    return next((c for c in cells if c["label"] == label), None)
+
+
+def slower_or_faster(first: dict, second: dict) -> str | None:
+    """``slower`` or ``faster``: the first outcome's median epochs to 100 % against the second's
+    (None when either has none, or they are equal)."""
+    a, b = first["median_epochs_to_100"], second["median_epochs_to_100"]
+    if a is None or b is None or a == b:
+        return None
+    return "slower" if a > b else "faster"
+
+
+def faster_apart(first: dict, second: dict) -> bool:
+    """The first outcome gets to 100 % sooner than the second, interquartile ranges apart (or the
+    second has no run there at all)."""
+    if first["quartiles_epochs_to_100"] is None:
+        return False
+    if second["quartiles_epochs_to_100"] is None:
+        return True
+    return first["quartiles_epochs_to_100"][1] < second["quartiles_epochs_to_100"][0]
+
+
 def overshoot_sentences(results: dict) -> list[str]:
-    """(a) The loss rising early at the lab's rate and not at the two rates below it, and the
-    output layer's curvature that explains it, as far as the counts bear it out."""
+    """(a) The loss rising early at the lab's rate and not at the two rates below it, the output
+    layer's curvature that explains it, as far as the counts bear it out, and the rate above."""
     record, lab = results["explanations"]["early_rise"], results["settings"]["lab_lr"]
     cells = record["cells"]
-    at_lab = {
-        name: next(c for c in by_rate if c["label"] == rate_label(lab)) for name, by_rate in cells.items()
-    }
+    at_lab = {name: labelled(by_rate, rate_label(lab)) for name, by_rate in cells.items()}
     below = {name: [c for c in by_rate if float(c["label"]) < lab][-2:] for name, by_rate in cells.items()}
     parts = [
-        f"{seeds_phrase(c['rising'], c['seeds'])} on `{name}` (a median {number(c['median_rises'])} rising "
+        f"{seeds_phrase(c['rising'], c['seeds'])} on `{name}` (a median {c['median_rises']} rising "
         f"epochs each, the largest rise {number(c['largest_rise'])})"
         for name, c in at_lab.items()
     ]
@@ -502,6 +579,7 @@ def overshoot_sentences(results: dict) -> list[str]:
         f"{listing(parts)}.",
         *calmer_sentence(below),
         curvature_sentence(record["stability_limit"], lab, hidden, only_lab),
+        *above_lab_sentences(results),
     ]
 
 
@@ -543,9 +621,77 @@ def curvature_sentence(limits: dict[str, float], lab: float, hidden: int, only_l
     )
 
 
+def above_lab_sentences(results: dict) -> list[str]:
+    """The rate above the lab's: how often its loss rises early against the lab's rate, and whether,
+    on each dataset, the rate whose loss rises more often is the slower to 100 %."""
+    lab, record = rate_label(results["settings"]["lab_lr"]), results["explanations"]["early_rise"]
+    rows = []
+    for name, by_rate in record["cells"].items():
+        above = [c for c in by_rate if float(c["label"]) > float(lab)]
+        at, outcomes = labelled(by_rate, lab), results["learning_rate"][name]
+        if above and at is not None:
+            rows.append(
+                (name, at, above[0], labelled(outcomes, at["label"]), labelled(outcomes, above[0]["label"]))
+            )
+    if not rows:
+        return []
+    counts = listing(
+        [
+            f"{up['median_rises']} at lr {up['label']} on `{name}` (lr {lab}: {at['median_rises']})"
+            for name, at, up, _, _ in rows
+        ]
+    )
+    sentences = [f"One rate up, the loss rises in a median {counts} of the first {record['epochs']} epochs."]
+    clauses, agree = [], True
+    for name, at, up, at_outcome, up_outcome in rows:
+        speed = None if at_outcome is None or up_outcome is None else slower_or_faster(up_outcome, at_outcome)
+        if speed is None:
+            continue
+        more = "more" if up["median_rises"] > at["median_rises"] else "less"
+        agree &= up["median_rises"] != at["median_rises"] and (more == "more") == (speed == "slower")
+        clauses.append(
+            f"on `{name}` lr {up['label']}'s loss rises {more} often and it is {speed} to 100 % "
+            f"({number(up_outcome['median_epochs_to_100'])} against {number(at_outcome['median_epochs_to_100'])} epochs)"
+        )
+    if clauses:
+        verdict = (
+            "so on each dataset the rate that keeps oscillating longer is the slower one"
+            if agree
+            else "so how often the loss rises early does not line up with which rate is faster"
+        )
+        text = "; ".join(clauses)
+        sentences.append(f"{text[0].upper()}{text[1:]}: {verdict}.")
+    return sentences
+
+
+def plateau_sentences(results: dict) -> list[str]:
+    """The smallest rate's plateau, where its final loss is the best affine fit's: near
+    initialisation the sigmoids are almost linear, so the network first fits that."""
+    sentences = []
+    for name, cells in results["learning_rate"].items():
+        small, affine = cells[0], results.get("no_activation", {}).get(name)
+        if affine is None or small["median_final_loss"] is None:
+            continue
+        fit = affine["least_squares_loss"]
+        if abs(small["median_final_loss"] - fit) > PLATEAU_MATCH * fit:
+            continue
+        shape = (
+            ", which on this dataset is a constant (its slope is zero)"
+            if affine["least_squares_slope"] < ROUNDING_SLOPE
+            else ""
+        )
+        sentences.append(
+            f"On `{name}` the median run at lr {small['label']} ends at loss {number(small['median_final_loss'])}, "
+            f"within {100 * PLATEAU_MATCH:.0f} % of {number(fit)}, the loss of the best affine fit (the network "
+            "without activations, below): near initialisation the sigmoids are almost linear, so the network first "
+            f"fits the best affine function of the input{shape}, and at this rate it is still there after "
+            f"{results['settings']['epochs']} epochs."
+        )
+    return sentences
+
+
 def collapse_sentences(results: dict) -> list[str]:
-    """(b) What the output unit does in the runs the largest rate leaves short of 100 %, and what
-    cross-entropy at that rate does instead."""
+    """(b) What the output unit does in the runs the largest rate leaves short of 100 %."""
     datasets, dtype = results["explanations"]["collapse"]["datasets"], results["settings"]["dtype"]
     sentences = [stuck_sentence(name, c, dtype) for name, c in datasets.items()]
     if any(c["constant_and_saturated"] for c in datasets.values()):
@@ -554,7 +700,7 @@ def collapse_sentences(results: dict) -> list[str]:
             "\\sigma'(a_3)$, and with σ'(a₃) ≈ 0 nothing reaches any weight, however wrong ŷ is; one step too "
             "large threw a₃ that far out along the sigmoid."
         )
-    return [*sentences, *bce_sentences(datasets)]
+    return sentences
 
 
 def stuck_sentence(name: str, c: dict, dtype: str) -> str:
@@ -569,7 +715,7 @@ def stuck_sentence(name: str, c: dict, dtype: str) -> str:
         constant = (
             "the same at every point"
             if c["largest_spread"] == 0
-            else f"one constant over the data (its range at most {number(c['largest_spread'])})"
+            else f"one constant over the data (its range at most {scientific(c['largest_spread'])})"
         )
         text += (
             f": the output is {constant}, saturated at 1 in {c['at_one']} of them and at 0 in the others, "
@@ -582,50 +728,72 @@ def stuck_sentence(name: str, c: dict, dtype: str) -> str:
     return text + "."
 
 
-def bce_sentences(datasets: dict) -> list[str]:
-    """Cross-entropy's δ₃ has no σ' factor: per dataset, whether that rescues the collapsing
-    rate's seeds, and whether its own failures are stuck outputs."""
-    rate = next(iter(datasets.values()))["lr"]
-    parts = []
-    for name, c in datasets.items():
-        bce, mse = c["bce"], c["mse"]
-        verdict = (
-            "more"
-            if bce["at_100"] > mse["at_100"]
-            else "no more"
-            if bce["at_100"] == mse["at_100"]
-            else "fewer"
-        )
-        parts.append(
-            f"{seeds_phrase(bce['at_100'], bce['seeds'])} on `{name}` end at 100 % ({verdict} than the "
-            f"{mse['at_100']} of the same seeds with MSE)"
-        )
+def bce_sentences(results: dict) -> list[str]:
+    """Cross-entropy's δ₃ has no σ' factor: per dataset, its count at 100 % against MSE's on the
+    same (few) seeds with their Wilson intervals, a difference only where those are apart; and
+    where its failed runs end."""
+    datasets = results["explanations"]["collapse"]["datasets"]
+    first = next(iter(datasets.values()))
+    rate, seeds = first["lr"], first["bce"]["seeds"]
+    parts = [
+        f"on `{name}` {c['bce']['at_100']} of {seeds} end at 100 % (interval {share_interval(c['bce'])}) against "
+        f"{c['mse']['at_100']} of {seeds} with MSE ({share_interval(c['mse'])})"
+        for name, c in datasets.items()
+    ]
     sentences = [
         f"Cross-entropy's $\\delta_3 = (\\hat y - y)/n$ has no σ' factor, so a saturated wrong output still gets "
-        f"a full gradient: trained with it at lr {rate}, {listing(parts)}."
+        f"a full gradient. Retrained with it at lr {rate} on the first {seeds} seeds only, {listing(parts)}."
     ]
-    unstuck = {
-        name: c for name, c in datasets.items() if c["bce_failed"] and not c["bce_constant_and_saturated"]
-    }
-    if unstuck:
-        where = listing([f"{c['bce_failed']} on `{name}`" for name, c in unstuck.items()])
-        sentences.append(
-            f"The cross-entropy runs that still fail ({where}) have no saturated constant output, so the output's "
-            "σ' is not what stops them."
+    overlapping = [name for name, c in datasets.items() if intervals_overlap(c["bce"], c["mse"])]
+    if overlapping:
+        where = (
+            "both datasets"
+            if len(overlapping) == len(datasets) == 2
+            else listing([f"`{n}`" for n in overlapping])
         )
-    return sentences
+        sentences.append(
+            f"On {where} the two intervals overlap, so on {seeds} seeds this does not tell the two losses apart."
+        )
+    for name, c in datasets.items():
+        if name not in overlapping:
+            more = "more" if c["bce"]["at_100"] > c["mse"]["at_100"] else "fewer"
+            sentences.append(f"On `{name}` they are apart: cross-entropy brings {more} seeds to 100 %.")
+    return sentences + bce_failure_sentences(datasets)
+
+
+def bce_failure_sentences(datasets: dict) -> list[str]:
+    """Where the cross-entropy runs that fail end, and whether any is a stuck output."""
+    failing = {name: c for name, c in datasets.items() if c["bce_failed"]}
+    if not failing:
+        return []
+    counts = listing([f"{c['bce_failed']} on `{name}`" for name, c in failing.items()])
+    if any(c["bce_constant_and_saturated"] for c in failing.values()):
+        stuck = listing([f"{c['bce_constant_and_saturated']} on `{name}`" for name, c in failing.items()])
+        text = f"Of the cross-entropy runs that fail ({counts}), {stuck} have a constant saturated output"
+    else:
+        text = f"The cross-entropy runs that fail ({counts}) have no saturated constant output"
+    ends = [
+        f"{percent(c['bce_failed_median_accuracy'])} on `{name}`"
+        for name, c in failing.items()
+        if c.get("bce_failed_median_accuracy") is not None
+    ]
+    if ends:
+        text += f"; they end at a median accuracy of {listing(ends)}"
+    return [text + "."]
 
 
 def boundary_point_sentences(results: dict) -> list[str]:
-    """(c) Which points the small rates leave wrong on ``linear``, by distance to the diagonal."""
+    """(c) Which points the small rates leave wrong on ``linear``, by distance to the diagonal; "the
+    nearest" only where the farthest of them ranks within :data:`INFORMATIVE_RANK` of the points."""
     sentences = []
     for name, cells in results["explanations"]["boundary_points"].items():
         if not cells:
             continue
+        near = [c for c in cells if c["farthest_rank"] <= INFORMATIVE_RANK * c["points"]]
         parts = "; ".join(
             f"at lr {c['label']}, {c['misclassified']} points over {c['short']} runs, a median "
-            f"{number(c['median_misclassified_distance'])} from the diagonal, all among the {c['farthest_rank']} "
-            "points nearest it"
+            f"{number(c['median_misclassified_distance'])} from the diagonal"
+            + (f", all among the {c['farthest_rank']} points nearest it" if c in near else "")
             for c in cells
         )
         text = (
@@ -633,59 +801,131 @@ def boundary_point_sentences(results: dict) -> list[str]:
             f"per run): {parts}. All {cells[0]['points']} points lie a median "
             f"{number(cells[0]['median_distance'])} from it."
         )
-        if all(c["median_misclassified_distance"] < c["median_distance"] / 2 for c in cells):
+        if near:
             text += (
-                " The points left wrong are those nearest the boundary: a line a little off the diagonal gets "
-                "wrong only the points between the two, and those few add little to the loss, so at a small rate "
-                "the last turn of the line toward the diagonal is slow."
+                f" At lr {listing([c['label'] for c in near])} the points left wrong are those nearest the boundary: "
+                "a line a little off the diagonal gets wrong only the points between the two, and those few add "
+                "little to the loss, so at a small rate the last turn of the line toward the diagonal is slow."
             )
-        else:
-            text += " So the points left wrong are not only those nearest the boundary."
         sentences.append(text)
     return sentences
 
 
-def rate_sentences(results: dict) -> list[str]:
-    """The learning-rate grid's explanations: (a), (b), (c)."""
-    return overshoot_sentences(results) + collapse_sentences(results) + boundary_point_sentences(results)
+def rate_paragraphs(results: dict) -> list[str]:
+    """The learning-rate grid's explanations, one short paragraph each: (a) the early rise, the
+    smallest rate's plateau, (b) the collapse at the largest rate, the cross-entropy test, (c) the
+    points left wrong. The report puts a blank line between them."""
+    parts = [
+        overshoot_sentences(results),
+        plateau_sentences(results),
+        collapse_sentences(results),
+        bce_sentences(results),
+        boundary_point_sentences(results),
+    ]
+    return [" ".join(sentences) for sentences in parts if sentences]
 
 
 def scaled_width_sentences(results: dict) -> list[str]:
-    """(d) Whether "wider is faster" survives giving every width the same step on its output."""
-    lab = number(results["settings"]["lab_lr"])
-    lab_width = results["settings"]["hidden"][1]
-    sentences = []
-    for name, record in results["explanations"]["scaled_widths"].items():
+    """(d) Whether "wider is faster" survives giving every width the same step on its output, on
+    the extra grid's few seeds (said, since the hidden-units table above is over all of them)."""
+    lab, lab_width = results["settings"]["lab_lr"], results["settings"]["hidden"][1]
+    records = results["explanations"]["scaled_widths"]
+    seeds = next(iter(records.values()))["widths"][0]["scaled"]["seeds"]
+    sentences = [
+        f"Retraining the narrow widths at lr · {lab_width}/h, which moves every width's output about as far as "
+        f"width {lab_width}'s at lr {rate_label(lab)}, takes the first {seeds} seeds only, so the medians here "
+        f"are over those {seeds}, not the table's {results['settings']['seeds']}."
+    ]
+    directions = {}
+    for name, record in records.items():
         rows = record["widths"]
         before = listing([epochs_phrase(r["unscaled"]) for r in rows])
         after = listing([f"{epochs_phrase(r['scaled'])} at lr {number(r['lr'])}" for r in rows])
+        directions[name] = scaled_direction(rows[:-1])
         text = (
             f"On `{name}`, widths {listing([str(r['width']) for r in rows])} take a median of {before} epochs to "
-            f"100 % at lr {lab}; at lr · {lab_width}/h, which moves every width's output alike, they take {after}"
+            f"100 % at lr {rate_label(lab)}, and {after}"
         )
-        sentences.append(text + width_verdict(record["unscaled_ratio"], record["scaled_ratio"], rows))
+        if directions[name] is None:
+            text += ": the scaled rate speeds some narrow widths up and slows others"
+        else:
+            apart = all(
+                faster_apart(r["unscaled"], r["scaled"]) or faster_apart(r["scaled"], r["unscaled"])
+                for r in rows[:-1]
+            )
+            text += f": every narrow width is {directions[name]} at its scaled rate"
+            text += " (interquartile ranges apart)" if apart else ""
+        sentences.append(text + ".")
+    found = set(directions.values())
+    if len(directions) > 1 and None not in found and len(found) > 1:
+        sentences.append(
+            "The two datasets give opposite answers, so this grid cannot say whether equal steps on the output "
+            "would close the gap between narrow and wide networks."
+        )
+    elif found == {"faster"}:
+        sentences.append("On every dataset the larger step on the narrow outputs speeds them up.")
+    elif found == {"slower"}:
+        sentences.append(
+            "On every dataset the larger step slows the narrow networks down, against what their outputs' smaller "
+            "sums predict."
+        )
+    return sentences + scaled_overshoot_sentences(results, directions)
+
+
+def scaled_direction(rows: list[dict]) -> str | None:
+    """``slower`` or ``faster`` when every narrow width's scaled rate is that against the lab's rate
+    (None when they differ, or one has no median)."""
+    found = {slower_or_faster(r["scaled"], r["unscaled"]) for r in rows}
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+def scaled_overshoot_sentences(results: dict, directions: dict[str, str | None]) -> list[str]:
+    """Whether the scaled rates are past each width's stable step at initialisation, and whether
+    the scaled widths go the way the lab's width goes one rate past the lab's on each dataset."""
+    records, lab = results["explanations"]["scaled_widths"], rate_label(results["settings"]["lab_lr"])
+    rows = {name: record["widths"] for name, record in records.items()}
+    if not all("stability_limit" in r for by in rows.values() for r in by):
+        return []
+    widths = listing([str(r["width"]) for r in next(iter(rows.values()))])
+    limits = listing(
+        [f"{listing([number(r['stability_limit']) for r in by])} on `{name}`" for name, by in rows.items()]
+    )
+    if not all(r["lr"] > r["stability_limit"] for by in rows.values() for r in by):
+        return [
+            f"Not every scaled rate is past its width's stable step at initialisation (2/λmax of the output layer: "
+            f"{limits} for widths {widths})."
+        ]
+    sentences = [
+        f"Every scaled rate is past its width's stable step at initialisation (2/λmax of the output layer: "
+        f"{limits} for widths {widths}), as lr {lab} is past width {rows[next(iter(rows))][-1]['width']}'s."
+    ]
+    clauses, agree, speeds = [], True, set()
+    for name, direction in directions.items():
+        outcomes = results["learning_rate"][name]
+        at = labelled(outcomes, lab)
+        above = [c for c in outcomes if float(c["label"]) > float(lab)]
+        speed = None if at is None or not above else slower_or_faster(above[0], at)
+        if speed is None or direction is None:
+            agree = False
+            continue
+        agree &= speed == direction
+        speeds.add(speed)
+        clauses.append(
+            f"on `{name}` it is already {speed} for width {rows[name][-1]['width']} (lr {above[0]['label']}: "
+            f"{number(above[0]['median_epochs_to_100'])} against lr {lab}'s {number(at['median_epochs_to_100'])} "
+            f"epochs), and the scaled narrow widths are {direction} too"
+        )
+    if clauses and agree:
+        sentences.append(
+            f"A step past the stable one {'goes both ways' if len(speeds) > 1 else 'goes one way'}: "
+            f"{'; '.join(clauses)}. So the scaled widths may simply "
+            "follow what so large a step does on each dataset; this grid does not show why the datasets differ."
+        )
+    elif clauses:
+        sentences.append(
+            "How the lab's width fares one rate past its stable step does not match how the scaled widths fare."
+        )
     return sentences
-
-
-def width_verdict(unscaled: float | None, scaled: float | None, rows: list[dict]) -> str:
-    """What the narrowest's time over the widest's, before and after scaling the rate, says."""
-    if unscaled is None or scaled is None or unscaled <= 1:
-        return "."
-    narrow, wide = rows[0]["width"], rows[-1]["width"]
-    ratios = (
-        f" (width {narrow}'s median over width {wide}'s: {number(unscaled)} before, {number(scaled)} after)."
-    )
-    if scaled <= 1:
-        return (
-            f"{ratios} With equal steps on the output the narrow network is no slower: at lr {rows[-1]['lr']:g} "
-            "wider is faster because a wider output takes a larger step."
-        )
-    if scaled < unscaled:
-        return f"{ratios} Equal steps narrow the gap without closing it: part of it is the step, the rest the width."
-    return (
-        f"{ratios} Equal steps do not close the gap but widen it: a larger rate does not speed the narrow network "
-        "up as its output's smaller sum predicts, so here wider is faster for more than its larger step."
-    )
 
 
 def epochs_phrase(outcome: dict) -> str:
@@ -720,9 +960,16 @@ def best_line_sentences(results: dict) -> list[str]:
     return sentences
 
 
-def width_sentences(results: dict) -> list[str]:
-    """The hidden-units grid's explanations: (d), (h)."""
-    return scaled_width_sentences(results) + best_line_sentences(results)
+def width_paragraphs(results: dict) -> list[str]:
+    """The hidden-units grid's explanations, one paragraph each: (d), (h)."""
+    parts = [scaled_width_sentences(results), best_line_sentences(results)]
+    return [" ".join(sentences) for sentences in parts if sentences]
+
+
+# The report joined each grid's explanations into one paragraph; these keep that call working
+# until it puts a blank line between the paragraphs instead.
+rate_sentences = rate_paragraphs
+width_sentences = width_paragraphs
 
 
 def speed_comparison(first: dict, second: dict) -> str | None:
@@ -737,38 +984,98 @@ def speed_comparison(first: dict, second: dict) -> str | None:
 
 
 def momentum_sentences(results: dict) -> list[str]:
-    """(f) Momentum at lr 0.1, β 0.9 takes sgd-at-lr-1's steps; do they take as long?"""
-    m = results["explanations"]["momentum"]
-    parts, verdicts = [], []
+    """(f) Momentum at lr 0.1, β 0.9 takes sgd-at-lr-1's long-run steps, yet each of its steps is a
+    tenth of sgd's: against the output layer's stability limit, sgd overshoots and momentum need
+    not. Whether that shows in their epochs to 100 %, only as far as the medians say."""
+    m, lab = results["explanations"]["momentum"], results["settings"]["lab_lr"]
+    rises = {
+        name: labelled(by_rate, rate_label(m["sgd_lr"]))
+        for name, by_rate in results["explanations"]["early_rise"]["cells"].items()
+    }
+    sentences = [
+        f"Momentum's velocity $v \\leftarrow g + \\beta v$ grows to $g/(1-\\beta)$, so at lr {number(m['lr'])} with "
+        f"β {number(m['beta'])} its steps are lr/(1 − β) = {number(m['effective_lr'])} times the gradient once it "
+        f"has built up, the same as sgd's at lr {number(m['sgd_lr'])}."
+    ]
+    steps = m["step_times_curvature"]
+    contrast = (
+        m["sgd_lr"] == lab
+        and all(s["sgd"] > 2 and s["momentum"] < m["momentum_bound"] for s in steps.values())
+        and all(rises[name] is not None and rises[name]["rising"] for name in steps)
+    )
+    sgd_steps = listing([f"{number(s['sgd'])} on `{name}`" for name, s in steps.items()])
+    momentum_steps = listing([number(s["momentum"]) for s in steps.values()])
+    where = (
+        f"On a quadratic of curvature λ, plain gradient descent is stable only for lr·λ < 2, heavy-ball momentum "
+        f"for lr·λ < 2(1 + β) = {number(m['momentum_bound'])}. At the output layer's λmax at initialisation (from "
+        f"the early rise above), sgd at lr {number(m['sgd_lr'])} has lr·λmax = {sgd_steps} and momentum at lr "
+        f"{number(m['lr'])} has {momentum_steps}"
+    )
+    if contrast:
+        rising = listing([f"{rises[name]['median_rises']} on `{name}`" for name in steps])
+        sentences.append(
+            f"{where}: sgd is past its limit, and its loss rises early (in a median {rising} of the first "
+            f"{results['explanations']['early_rise']['epochs']} epochs), while momentum is well inside its own, so "
+            "it reaches the same long-run step without overshooting that layer."
+        )
+    else:
+        sentences.append(f"{where}: these limits do not set the two apart here.")
+    parts, verdicts = [], {}
     for name, by_optimizer in results["optimizers"]["outcomes"].items():
         mo, sgd = by_optimizer["momentum"], by_optimizer["sgd"]
         parts.append(f"{epochs_phrase(mo)} against {epochs_phrase(sgd)} on `{name}`")
-        verdicts.append((name, speed_comparison(mo, sgd)))
-    if all(v == "in about as many epochs" for _, v in verdicts):
-        verdict = "about as long, as equal steps predict"
+        verdicts[name] = speed_comparison(mo, sgd)
+    text = f"Their median epochs to 100 % (momentum's against sgd's): {listing(parts)}"
+    by_verdict = {
+        v: [n for n, w in verdicts.items() if w == v] for v in dict.fromkeys(verdicts.values()) if v
+    }
+    told = listing([f"{v} on {listing([f'`{n}`' for n in names])}" for v, names in by_verdict.items()])
+    if not by_verdict:
+        sentences.append(text + ".")
+    elif set(by_verdict) == {"in about as many epochs"}:
+        sentences.append(
+            f"{text}: about as long{', so the overshoot costs sgd nothing measurable' if contrast else ''}."
+        )
+    elif "later" in by_verdict or not contrast:
+        sentences.append(
+            f"{text}: momentum gets there {told}, which the stability limits do not account for."
+        )
     else:
-        verdict = "; momentum gets there " + listing([f"{v} on `{name}`" for name, v in verdicts if v])
-        verdict += ", so the equal step is not the whole story"
-    return [
-        f"Momentum's velocity $v \\leftarrow g + \\beta v$ grows to $g/(1-\\beta)$, so at lr {number(m['lr'])} with "
-        f"β {number(m['beta'])} its steps are lr/(1 − β) = {number(m['effective_lr'])} times the gradient once it "
-        f"has built up, the same as sgd's at lr {number(m['sgd_lr'])}. Their median epochs to 100 %: "
-        f"{listing(parts)}{', ' if verdict.startswith('about') else ''}{verdict}."
-    ]
+        sooner = by_verdict.get("sooner", [])
+        alike = by_verdict.get("in about as many epochs", [])
+        most = alike and min(rises[n]["median_rises"] for n in sooner) > max(
+            rises[n]["median_rises"] for n in alike
+        )
+        sentences.append(
+            f"{text}: momentum gets there {told}"
+            + ("; it is sooner where sgd's loss rose more often early" if most else "")
+            + "; avoiding the overshoot fits that, though these numbers do not measure what the overshoot costs."
+        )
+    return sentences
 
 
 def weight_decay_sentences(results: dict) -> list[str]:
-    """(g) AdamW's decay is too weak to tell it from Adam in this many epochs."""
+    """(g) AdamW's decay at the lab's λ is too weak to tell it from Adam in this many epochs: the
+    comparison can only show that, and says so."""
     w = results["explanations"]["weight_decay"]
-    differences = listing([f"{number(d['difference'])} on `{name}`" for name, d in w["final_loss"].items()])
+    differences = listing(
+        [f"{scientific(d['difference'])} on `{name}`" for name, d in w["final_loss"].items()]
+    )
+    relative = listing([f"{100 * d['relative']:.0f} %" for d in w["final_loss"].values()])
     small = all(d["relative"] < LOSS_NOISE for d in w["final_loss"].values())
-    verdict = "so their curves coincide" if small else "more than so weak a pull would suggest"
-    return [
+    text = (
         "AdamW differs from Adam only by its decay, which shrinks every weight by a factor 1 − lr·λ per step: at "
         f"lr {number(w['lr'])} and λ {number(w['weight_decay'])} that is "
         f"$(1 - {scientific(w['per_step'])})^{{{w['epochs']}}}$ = {number(w['shrink'])} over the whole run, a "
-        f"negligible pull. Their median final losses differ by {differences} (AdamW's minus Adam's), {verdict}."
-    ]
+        f"shrink of {percent(w['shrinks_by'])}, so the two are bound to end alike. Their median final losses "
+        f"differ by {differences} (AdamW's minus Adam's; {relative} of Adam's)"
+    )
+    if small:
+        return [
+            f"{text}: at this λ weight decay does nothing measurable here, which is all this comparison can show; "
+            "it says nothing of a larger λ."
+        ]
+    return [f"{text}, more than so weak a pull can account for."]
 
 
 def optimizer_sentences(results: dict) -> list[str]:
@@ -778,7 +1085,8 @@ def optimizer_sentences(results: dict) -> list[str]:
 
 def activation_sentences(results: dict) -> list[str]:
     """(i) How much of the output's gradient each activation lets through to layer 1 at
-    initialisation, against how fast each one trains."""
+    initialisation, against how fast each one trains: the sigmoid against each other activation
+    by their interquartile ranges of epochs, and whether the ratio ranks the others."""
     ratios, outcomes = results["explanations"]["delta_ratios"], results["activations"]["outcomes"]
     lab = next(iter(next(iter(ratios.values()))))  # the lab's activation comes first
     sentences = [
@@ -787,32 +1095,62 @@ def activation_sentences(results: dict) -> list[str]:
         + "."
         for name, by_activation in ratios.items()
     ]
-    least = all(min(by, key=lambda a: by[a]["delta1"]) == lab for by in ratios.values())
-    slowest = all(slowest_activation(by) == lab for by in outcomes.values())
     why = (
         "Each sigmoid layer multiplies δ by $\\sigma'(a) \\le 1/4$ on its way back, so the two hidden layers shrink "
         "it at least sixteenfold besides what the weights do, while $\\tanh' \\le 1$ and "
         "$\\mathrm{relu}' = 1$ wherever the unit is on"
     )
-    if least and slowest:
-        sentences.append(
-            f"{why}: the sigmoid network's first layer learns the least per step, and it is the slowest."
+    if not all(min(by, key=lambda a: by[a]["delta1"]) == lab for by in ratios.values()):
+        return [*sentences, f"{why}; here, though, the sigmoid's ratio is not the smallest."]
+    sentences.append(f"{why}: the sigmoid's first layer gets the least of the output's gradient.")
+    others = [a for a in next(iter(outcomes.values())) if a != lab]
+    clear = [a for a in others if all(faster_apart(by[a], by[lab]) for by in outcomes.values())]
+    text = "Trained, the sigmoid network is slower than " + (
+        f"{listing(clear)} on every dataset, interquartile ranges apart, as that predicts"
+        if clear
+        else "none of the others everywhere"
+    )
+    exceptions = [
+        f"{a} (ratio {number(ratios[name][a]['delta1'])}) on `{name}`, whose interquartile range of epochs "
+        f"({iqr(by[a])}) {'overlaps' if not faster_apart(by[lab], by[a]) else 'lies above'} the sigmoid's ({iqr(by[lab])})"
+        for a in others
+        if a not in clear
+        for name, by in outcomes.items()
+        if not faster_apart(by[a], by[lab])
+    ]
+    if exceptions:
+        text += f"; but not than {listing(exceptions)}: the small ratio tells the sigmoid from " + (
+            f"{listing(clear)}, not from every activation" if clear else "none of them"
         )
-    elif least:
-        sentences.append(
-            f"{why}; yet the sigmoid network is not the slowest here, so that is not the whole story."
-        )
-    else:
-        sentences.append(f"{why}; here, though, the sigmoid's ratio is not the smallest.")
-    return sentences
+    sentences.append(text + ".")
+    return sentences + ranking_sentences(ratios, outcomes, others)
 
 
-def slowest_activation(by_activation: dict[str, dict]) -> str:
-    """The activation whose median epochs to 100 % is largest; one none of whose seeds got
-    there counts as the slowest of all."""
+def iqr(outcome: dict) -> str:
+    quartiles = outcome["quartiles_epochs_to_100"]
+    return "none at 100 %" if quartiles is None else f"{number(quartiles[0])}–{number(quartiles[1])}"
 
-    def slowness(name: str) -> float:
-        epochs = by_activation[name]["median_epochs_to_100"]
-        return math.inf if epochs is None else epochs
 
-    return max(by_activation, key=slowness)
+def ranking_sentences(ratios: dict, outcomes: dict, others: list[str]) -> list[str]:
+    """Whether ‖δ₁‖/‖δ₃‖ ranks the activations other than the sigmoid: every pair whose
+    interquartile ranges are apart where the faster has the smaller ratio goes against it; pairs
+    whose ranges overlap are not ranked."""
+    against = []
+    for name, by in outcomes.items():
+        beaten = {
+            a: [
+                b
+                for b in others
+                if faster_apart(by[a], by[b]) and ratios[name][a]["delta1"] < ratios[name][b]["delta1"]
+            ]
+            for a in others
+        }
+        clauses = [f"{a} is faster than {listing(bs)}" for a, bs in beaten.items() if bs]
+        if clauses:
+            against.append(f"on `{name}` {listing(clauses)}, each with the smaller ratio")
+    if against:
+        return [f"Nor does the ratio rank the others: {'; '.join(against)} (interquartile ranges apart)."]
+    return [
+        "Among the others, wherever two interquartile ranges are apart the larger ratio is the faster; those whose "
+        "ranges overlap are not ranked."
+    ]

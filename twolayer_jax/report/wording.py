@@ -21,3 +21,23 @@ def listing(values: list[str]) -> str:
     if not values:
         return "none"
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def significant(value: float, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits, for a record to store where more digits
+    would mean nothing (a median over 8 seeds, a curvature at initialisation): the report then
+    prints the stored value as it is, and the number it prints is the one results.json holds."""
+    return float(f"{value:.{digits}g}")
+
+
+def share_interval(outcome: dict) -> str:
+    """The Wilson interval on a cell's share of seeds at 100 %, in whole percent: "89–100 %"."""
+    low, high = outcome["at_100_interval"]
+    return f"{100 * low:.0f}–{100 * high:.0f} %"
+
+
+def intervals_overlap(first: dict, second: dict) -> bool:
+    """Whether two cells' Wilson intervals on the share of seeds at 100 % overlap: if they do, the
+    two counts are not told apart."""
+    (a_low, a_high), (b_low, b_high) = first["at_100_interval"], second["at_100_interval"]
+    return a_low <= b_high and b_low <= a_high
