@@ -966,12 +966,6 @@ def width_paragraphs(results: dict) -> list[str]:
     return [" ".join(sentences) for sentences in parts if sentences]
 
 
-# The report joined each grid's explanations into one paragraph; these keep that call working
-# until it puts a blank line between the paragraphs instead.
-rate_sentences = rate_paragraphs
-width_sentences = width_paragraphs
-
-
 def speed_comparison(first: dict, second: dict) -> str | None:
     """``in about as many epochs``, ``sooner`` or ``later``: the first outcome's median epochs to 100 %
     against the second's (None when either has none)."""

@@ -9,18 +9,13 @@ import numpy as np
 from twolayer_jax import formats
 from twolayer_jax.data import LINEAR, XOR_EASY
 from twolayer_jax.report import explain
-from twolayer_jax.report.wording import listing, number, percent, scientific
+from twolayer_jax.report.explain import ROUNDING_SLOPE
+from twolayer_jax.report.wording import listing, number, percent, scientific, share_interval
 from twolayer_jax.summary import RunSummary
 
 
 def whole_percent(fraction: float) -> str:
     return f"{100 * fraction:.0f}"
-
-
-def share_interval(outcome: dict) -> str:
-    """The Wilson interval on a cell's share of seeds at 100 %, in whole percent: "89–100 %"."""
-    low, high = outcome["at_100_interval"]
-    return f"{whole_percent(low)}–{whole_percent(high)} %"
 
 
 def epochs_cell(outcome: dict) -> str:
@@ -431,7 +426,8 @@ def discussion(results: dict) -> list[str]:
     explanations = rate_explanations(results["learning_rate"])
     if explanations:
         lines += [" ".join(explanations), ""]
-    lines += [" ".join(explain.rate_sentences(results)), ""]
+    for paragraph in explain.rate_paragraphs(results):
+        lines += [paragraph, ""]
     for name, cells in results["learning_rate"].items():
         lines += [f"{name}:", "", *outcome_table("lr", [(c["label"], c) for c in cells]), ""]
     lines += [
@@ -447,7 +443,8 @@ def discussion(results: dict) -> list[str]:
     for name, cells in results["hidden_units"].items():
         sentences = sweep_sentences(cells, "width", epochs) + ordering_sentence(cells, "width", "width")
         lines += [f"**{name}.** " + " ".join(sentences), ""]
-    lines += [" ".join(explain.width_sentences(results)), ""]
+    for paragraph in explain.width_paragraphs(results):
+        lines += [paragraph, ""]
     for name, cells in results["hidden_units"].items():
         lines += [f"{name}:", "", *outcome_table("units per layer", [(c["label"], c) for c in cells]), ""]
     lines += without_activations(results)
@@ -529,10 +526,6 @@ def rates_where(rate_by_dataset: dict[str, str], datasets: int) -> str:
     if len(rates) == 1 and len(rate_by_dataset) == datasets > 1:
         return f"lr {rates.pop()} on {'both datasets' if datasets == 2 else 'every dataset'}"
     return listing([f"lr {rate} on {name}" for name, rate in rate_by_dataset.items()])
-
-
-# a least-squares slope below this is zero to float64's rounding (the lstsq of 0/1 labels)
-ROUNDING_SLOPE = 1e-9
 
 
 def slope_phrase(slope: float) -> str:
