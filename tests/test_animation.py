@@ -198,6 +198,39 @@ def test_a_diverged_run_animates_and_says_so(tmp_path):
     show(len(diverged.epochs) - 1)
     assert "diverged" in fig._suptitle.get_text()
     save_learning_still(diverged, config, DATASET, "diverging", tmp_path / "d.png", dpi=20)
+    # the loss panel ends soon after the divergence and marks it, instead of running on empty
+    at = int(np.flatnonzero(~np.isfinite(diverged.loss))[0])
+    loss_ax = fig.axes[1]
+    assert loss_ax.get_xlim()[1] == max(10, 3 * at) < config.epochs
+    assert [t.get_text().splitlines()[0] for t in loss_ax.texts] == [f"diverged at epoch {at}"]
+    crosses = [line for line in loss_ax.get_lines() if line.get_marker() == "x"]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [at - 1]
+
+
+def test_the_headline_is_in_the_figures_font_and_keeps_its_width_as_the_numbers_change(recording):
+    """Figure spaces pad the epoch, and the default font's digits are all one width, so a centred
+    headline does not shift from frame to frame without a monospace font of its own."""
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    outputs = np.zeros((len(recording.epochs), 3, 3))
+    fig, show, _ = animation.learning_figure(recording, outputs, DATASET, "xor_easy, seed 3")
+    headline = fig._suptitle
+    assert headline.get_fontfamily() == rcParams["font.family"]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    widths = []
+    for frame in (1, len(recording.epochs) - 1):  # epoch 1 and epoch 64, accuracy below and at 100 %
+        show(frame)
+        widths.append(headline.get_window_extent(renderer).width)
+    assert abs(widths[0] - widths[1]) < 0.5, widths
+
+
+def test_the_colour_bar_names_the_network_output_y_hat(recording):
+    outputs = np.zeros((len(recording.epochs), 3, 3))
+    fig = animation.learning_figure(recording, outputs, DATASET, "t").fig
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_label() == "<colorbar>"] == [
+        "network output ŷ (0.5: the boundary)"
+    ]
 
 
 def test_the_hidden_units_figure_has_a_map_per_shown_unit_layer_and_epoch(recording):
@@ -212,6 +245,10 @@ def test_the_hidden_units_figure_has_a_map_per_shown_unit_layer_and_epoch(record
     assert set(first) == set(np.argsort(row_lengths)[-14:])
     assert [f"unit {unit}" for unit in first] == [ax.get_title() for ax in maps[:14]]
     assert len(second) == 12
+    # ringed in white: on the colour map's dark end a blue point in a black ring would vanish
+    for ax in maps:
+        (points,) = [c for c in ax.collections if not isinstance(c, QuadMesh)]
+        assert np.allclose(points.get_edgecolor(), [1, 1, 1, 1])
 
 
 def train(capsys, *argv):

@@ -16,6 +16,7 @@ from twolayer_jax.plots import (
     epoch_bins,
     learning_curve_figure,
     line_styles,
+    paired_styles,
     quantiles,
     sweep_figure,
 )
@@ -126,7 +127,7 @@ def test_line_styles_stay_distinct_beyond_the_colour_cycle():
 def test_a_curve_on_an_earlier_one_says_so_in_the_legend():
     by_label = histories({"adam": 0.02, "adamw": 0.02, "sgd": 0.005})
     by_label["adamw"] = by_label["adamw"] * 1.001  # a weight decay too small to see
-    assert coinciding({k: v[0] for k, v in by_label.items()}) == {"adamw": "adam"}
+    assert coinciding({k: v[0] for k, v in by_label.items()}, 0.01) == {"adamw": "adam"}
     fig = curves_figure({"linear": by_label}, "t")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["adam", "adamw (on adam's curve)", "sgd"]
@@ -134,7 +135,7 @@ def test_a_curve_on_an_earlier_one_says_so_in_the_legend():
 
 def test_curves_apart_are_not_called_coinciding():
     by_label = histories({"a": 0.02, "b": 0.021})
-    assert coinciding({k: v[0] for k, v in by_label.items()}) == {}
+    assert coinciding({k: v[0] for k, v in by_label.items()}, 0.05) == {}
 
 
 @pytest.mark.parametrize("figure", ["learning_curve", "curves"])
@@ -198,3 +199,97 @@ def test_loss_and_epoch_labels_are_plain_numbers_and_at_least_two(span):
         assert len(labels) >= 2, labels
         for label in labels:
             float(label.replace("−", "-"))  # a plain number: no 10^k, no ×
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_a_curve_that_wobbles_early_by_a_few_percent_still_lies_on_the_earlier_one():
+    """Momentum and Nesterov differ by a few per cent in their first epochs: invisible on a log
+    axis of several decades, and no reason to call the curves apart."""
+    by_label = histories({"momentum": 0.02, "nesterov": 0.02})
+    by_label["nesterov"] = by_label["nesterov"] * (1 + 0.05 * np.exp(-np.arange(301) / 10))
+    fig = curves_figure({"linear": by_label}, "t")
+    assert legend_texts(fig.axes[0]) == ["momentum", "nesterov (on momentum's curve)"]
+
+
+def test_every_curve_on_an_earlier_one_is_named_not_only_the_first():
+    """Three rates that all stay on the plateau: the second and the third each lie on the first."""
+    by_label = histories({"lr 0.001": 1e-5, "lr 0.01": 1e-5, "lr 0.1": 1e-4, "lr 1": 0.02})
+    fig = curves_figure({"xor_easy": by_label}, "t")
+    assert legend_texts(fig.axes[0]) == [
+        "lr 0.001",
+        "lr 0.01 (on lr 0.001's curve)",
+        "lr 0.1 (on lr 0.001's curve)",
+        "lr 1",
+    ]
+
+
+def split_seeds(epochs: int = 300) -> np.ndarray:
+    """Four seeds: two stay on the plateau, two fall four decades after epoch 100."""
+    t = np.arange(epochs + 1)
+    falling = 0.25 * np.exp(-np.clip(t - 100, 0, None) * np.log(1e4) / (epochs - 100))
+    return np.stack([np.full(epochs + 1, 0.25), np.full(epochs + 1, 0.24), falling, falling * 1.1])
+
+
+def band_extent(ax, colour) -> list[np.ndarray]:
+    """The (x, y) vertices of the bands (fill_between's polygons) drawn in ``colour``."""
+    from matplotlib.colors import to_rgb
+
+    bands = [c for c in ax.collections if np.allclose(c.get_facecolor()[0][:3], to_rgb(colour))]
+    return [path.vertices for band in bands for path in band.get_paths()]
+
+
+def test_a_band_where_the_seeds_split_is_left_out_and_the_legend_says_so():
+    by_label = {"lr 1": histories({"a": 0.02}, seeds=4)["a"], "lr 10": split_seeds()}
+    fig = curves_figure({"xor_easy": by_label}, "t")
+    ax = fig.axes[0]
+    assert legend_texts(ax) == ["lr 1", "lr 10 (seeds split: band left out)"]
+    split_band = band_extent(ax, "C1")
+    assert split_band, "drawn where the seeds agree (before they split)"
+    for vertices in split_band:
+        low, high = vertices[:, 1].min(), vertices[:, 1].max()
+        assert np.log10(high / low) <= 1.5, (low, high)
+    assert max(v[:, 0].max() for v in split_band) < 200, "and not where they split"
+
+
+def test_styles_colour_by_one_setting_and_dash_by_the_other_and_suffixes_add_to_the_legend():
+    models = ("conv", "dense 100–100", "dense 32–32")
+    groups = {f"{model}, {opt}": (model, opt) for model in models for opt in ("sgd", "adam")}
+    styles = paired_styles(groups)
+    by_label = histories({label: 0.005 * (i + 1) for i, label in enumerate(groups)})
+    suffixes = {label: f", lr {1 if label.endswith('sgd') else 0.01:g}" for label in groups}
+    fig = curves_figure({"linear": by_label}, "t", styles=styles, suffixes=suffixes)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert list(lines) == [label + suffixes[label] for label in groups]
+    colours = {label: lines[label + suffixes[label]].get_color() for label in groups}
+    dashes = {label: lines[label + suffixes[label]].get_linestyle() for label in groups}
+    for model in ("conv", "dense 100–100", "dense 32–32"):
+        assert colours[f"{model}, sgd"] == colours[f"{model}, adam"]
+    assert len(set(colours.values())) == 3
+    assert {dashes[label] for label in groups if label.endswith("sgd")} != {
+        dashes[label] for label in groups if label.endswith("adam")
+    }
+    assert len(set(dashes.values())) == 2
+    widths = [line.get_linewidth() for line in lines.values()]
+    assert widths == sorted(widths, reverse=True), "later curves still thinner, on top"
+
+
+def test_minor_gridlines_are_much_lighter_than_major_ones():
+    fig = curves_figure({"linear": histories({"a": 0.03})}, "t")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    major = [line for tick in ax.yaxis.get_major_ticks() for line in [tick.gridline] if line.get_visible()]
+    minor = [line for tick in ax.yaxis.get_minor_ticks() for line in [tick.gridline] if line.get_visible()]
+    assert major and minor
+    assert max(line.get_alpha() for line in minor) <= 0.1 < min(line.get_alpha() for line in major)
+
+
+def test_on_each_other_is_judged_on_the_panel_as_drawn():
+    """Two curves 10 % apart (0.04 decades) draw as one line across six decades of a panel, and
+    as two across one decade."""
+    for low, expected in ((1e-6, ["a", "b (on a's curve)"]), (0.025, ["a", "b"])):
+        a = np.tile(np.geomspace(0.25, low, 301), (3, 1))
+        fig = curves_figure({"linear": {"a": a, "b": a * 1.1}}, "t")
+        assert legend_texts(fig.axes[0]) == expected, low

@@ -221,3 +221,11 @@ def test_a_diverged_column_says_so_on_its_map_and_in_its_headline():
         assert [note.get_visible() for note in notes] == expected
         titles = [ax.get_title() for ax in fig.axes[:2]]  # the maps (the first row), their headlines
         assert [title.endswith("diverged") for title in titles] == expected
+    # its loss panel ends soon after epoch 3, with a cross where its loss was last finite; the
+    # headline names the dots and the cross, both drawn
+    loss_axes = [ax for ax in fig.axes if ax.get_ylabel().endswith("loss")]
+    assert [ax.get_xlim()[1] for ax in loss_axes] == [1.3 * CONFIG.epochs, 10]
+    assert [t.get_text().splitlines()[0] for t in loss_axes[1].texts] == ["diverged at epoch 3"]
+    assert "the dots on the loss curves; ×:" in fig._suptitle.get_text()
+    fig, _, _ = animation.side_by_side_figure(contenders[:1], outputs[:1], dataset, "t")
+    assert "×" not in fig._suptitle.get_text() and "the dots on the loss curves" in fig._suptitle.get_text()

@@ -57,12 +57,16 @@ from twolayer_jax.plots import (
     boundary_axis,
     boundary_inputs,
     draw_boundary,
+    draw_grid,
     draw_labelled_points,
 )
 
 FRAMES = 48  # snapshots of a run: enough to watch the boundary move, few enough for a GIF of ~1 MB
 FRAME_POINTS = 121  # grid points per axis of a frame's heat map; a GIF at its size shows no more
 FRAMES_PER_SECOND = 8
+# a GIF frame's resolution: the learning GIF 960 px wide, near the stills' 1100, so its text reads;
+# frames draw over a painted backdrop, so this costs about a fifth more time than 72 dpi did
+GIF_DPI = 96
 STILL_POINTS = 221  # the still is read closely in a report, so it gets the report's full grid
 UNIT_POINTS = 61  # grid points per axis of one hidden unit's small map
 UNITS_SHOWN = 16  # hidden units per layer in the hidden units' figure
@@ -201,24 +205,50 @@ def frame_index(recording: Recording, epoch: int | None) -> int:
     return int(np.searchsorted(recording.epochs, epoch, side="right")) - 1
 
 
+FIGURE_SPACE = "\u2007"  # a space as wide as a digit (the default font's digits are all one width)
+
+
+def padded(number: str, width: int) -> str:
+    """``number`` right-aligned to ``width`` digits with figure spaces, so a centred headline whose
+    numbers change keeps its width from frame to frame in the figures' own font."""
+    return number.rjust(width, FIGURE_SPACE)
+
+
 def frame_headline(recording: Recording, frame: int, title: str) -> str:
     epoch, last = recording.epochs[frame], len(recording.loss) - 1
     loss, accuracy = recording.loss[epoch], recording.accuracy[epoch]
-    progress = f"epoch {epoch:>{len(str(last))}} of {last}"
+    progress = f"epoch {padded(str(epoch), len(str(last)))} of {last}"
     if not np.isfinite(loss):
         return f"{title}\n{progress}: diverged"
-    return f"{title}\n{progress}: loss {loss:.5f}, accuracy {100 * accuracy:.2f}%"
+    return f"{title}\n{progress}: loss {loss:.5f}, accuracy {padded(f'{100 * accuracy:.2f}', 6)}%"
+
+
+def diverged_epoch(loss: np.ndarray) -> int | None:
+    """The first epoch whose loss is not finite (None when the run never diverged)."""
+    bad = np.flatnonzero(~np.isfinite(loss))
+    return int(bad[0]) if bad.size else None
 
 
 def draw_loss_curve(ax, loss: np.ndarray) -> None:
     """The run's loss against epochs. The epoch axis is linear from 0 to 1 and logarithmic beyond
-    (symlog), so epoch 0 has a place and the early epochs, where the snapshots crowd, spread out."""
+    (symlog), so epoch 0 has a place and the early epochs, where the snapshots crowd, spread out.
+    A run that diverged has its last finite loss marked with a cross and the epoch its loss
+    stopped being finite written beside it, and its axis ends soon after: its curve would be a
+    speck at the left of thousands of epochs of nothing."""
     ax.plot(np.arange(len(loss)), loss, color="tab:blue", lw=1.4)
     ax.set_xscale("symlog", linthresh=1, linscale=0.7)
     ax.set_yscale("log")
     ax.set_xlim(0, 1.3 * (len(loss) - 1))  # room to the right, so the cursor shows at the last epoch
     ax.set(xlabel="epoch", ylabel="loss", title="training loss (the dot: this frame's epoch)")
-    ax.grid(alpha=0.3, which="both")
+    draw_grid(ax)
+    diverged = diverged_epoch(loss)
+    if diverged is not None and diverged > 0:
+        last = diverged - 1
+        ax.plot([last], [loss[last]], "x", color="black", ms=9, mew=2)
+        ax.annotate(f"diverged at epoch {diverged}\n(loss not finite from there)", (last, loss[last]),
+                    xytext=(0.95, 0.5), textcoords="axes fraction", ha="right", va="center",
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})  # fmt: skip
+        ax.set_xlim(0, max(10, 3 * diverged))
     # Plain numbers (1000, 0.01) instead of powers of ten: they read at a glance, and the powers'
     # mathtext would be parsed again on every frame, most of a frame's drawing time.
     for axis in (ax.xaxis, ax.yaxis):
@@ -250,7 +280,7 @@ def learning_figure(recording: Recording, outputs: np.ndarray, dataset: Dataset,
     fig = Figure(figsize=(10, 4.4), layout="constrained")
     map_ax, loss_ax = fig.subplots(1, 2, width_ratios=(1, 1.1))
     mesh = draw_map_image(map_ax, axis, outputs[0])
-    fig.colorbar(mesh, ax=map_ax, label="network output y (0.5: the boundary)")
+    fig.colorbar(mesh, ax=map_ax, label="network output ŷ (0.5: the boundary)")
     points = drawn_points(map_ax, dataset, size=36)
     map_ax.set(xlabel="x[0]", ylabel="x[1]", title="network output over the input plane")
     map_ax.set_aspect("equal")
@@ -259,7 +289,7 @@ def learning_figure(recording: Recording, outputs: np.ndarray, dataset: Dataset,
     draw_loss_curve(loss_ax, recording.loss)
     cursor = loss_ax.axvline(0, color="black", lw=1, alpha=0.6)
     (dot,) = loss_ax.plot([0], [recording.loss[0]], "o", color="black", ms=6, clip_on=False)
-    headline = fig.suptitle(frame_headline(recording, 0, title), family="monospace")
+    headline = fig.suptitle(frame_headline(recording, 0, title))
     # The layout is settled once, on a full headline: re-solving it per frame would let the
     # panels shift by a pixel as the numbers change, which shows as jitter in the GIF.
     fig.draw_without_rendering()
@@ -411,7 +441,7 @@ def save_gif(animated: Animated, frames: int, path: Path, dpi: float) -> Path:
 
 
 def save_learning_gif(
-    recording: Recording, config: TrainConfig, dataset: Dataset, title: str, path: Path, dpi: int = 72
+    recording: Recording, config: TrainConfig, dataset: Dataset, title: str, path: Path, dpi: int = GIF_DPI
 ) -> Path:
     """Every snapshot of ``recording`` as one frame of an animated GIF at ``path`` (:func:`save_gif`)."""
     outputs = np.asarray(outputs_over_plane(recording.params, config.network, FRAME_POINTS))
@@ -496,7 +526,8 @@ def hidden_units_figure(
             image = ax.pcolormesh(
                 axis, axis, column.reshape(UNIT_POINTS, UNIT_POINTS), cmap="viridis", vmin=low, vmax=high
             )
-            draw_labelled_points(ax, dataset.x, dataset.y, size=6)
+            # ringed in white: a blue point on viridis's dark end would vanish in a black ring
+            draw_labelled_points(ax, dataset.x, dataset.y, size=9, edgecolor="white")
             ax.set_title(f"unit {unit}", fontsize="small")
             ax.set(xticks=[], yticks=[], aspect="equal")
         for ax in axes[len(units_of_layer) :]:
@@ -552,6 +583,17 @@ def column_headline(recording: Recording, frame: int, label: str) -> str:
     return f"{label}\nloss {loss:.5f}, accuracy {100 * accuracy:.2f}%"
 
 
+def side_by_side_headline(contenders: list[Contender], frame: int, title: str) -> str:
+    """The title, the frame's epoch, and what marks it on the loss curves: a dot on each, and a
+    cross where a run diverged when one did."""
+    reference = contenders[0].recording
+    epoch, last = reference.epochs[frame], len(reference.loss) - 1
+    marks = "the dots on the loss curves"
+    if any(diverged_epoch(c.recording.loss) is not None for c in contenders):
+        marks += "; ×: the last finite loss of a run that diverged"
+    return f"{title}\nepoch {padded(str(epoch), len(str(last)))} of {last} ({marks})"
+
+
 def side_by_side_figure(
     contenders: list[Contender], outputs: list[np.ndarray], dataset: Dataset, title: str
 ) -> Animated:
@@ -581,10 +623,8 @@ def side_by_side_figure(
         loss_ax.set(title=None, ylabel=f"{contender.config.network.loss} loss")
         cursors.append(loss_ax.axvline(0, color="black", lw=1, alpha=0.6))
         dots.extend(loss_ax.plot([0], [contender.recording.loss[0]], "o", color="black", ms=6, clip_on=False))
-    fig.colorbar(meshes[0], ax=axes[0, :].tolist(), shrink=0.8, label="network output y (0.5: the boundary)")
-    last = len(reference.loss) - 1
-    headline = fig.suptitle(f"{title}\nepoch {0:>{len(str(last))}} of {last} (the dots: this frame's epoch)",
-                            family="monospace")  # fmt: skip
+    fig.colorbar(meshes[0], ax=axes[0, :].tolist(), shrink=0.8, label="network output ŷ (0.5: the boundary)")
+    headline = fig.suptitle(side_by_side_headline(contenders, 0, title))
     # settled once, as in learning_figure: a layout re-solved per frame would jitter
     fig.draw_without_rendering()
     fig.set_layout_engine(None)
@@ -601,9 +641,7 @@ def side_by_side_figure(
             cursors[column].set_xdata([epoch, epoch])
             dots[column].set_data([epoch], [contender.recording.loss[epoch]])
             headlines[column].set_text(column_headline(contender.recording, frame, contender.label))
-        headline.set_text(
-            f"{title}\nepoch {epoch:>{len(str(last))}} of {last} (the dots: this frame's epoch)"
-        )
+        headline.set_text(side_by_side_headline(contenders, frame, title))
 
     moving = [*meshes, *points, *diverged, *cursors, *dots, *headlines, headline]
     return Animated(fig, show, moving)
@@ -614,7 +652,7 @@ def contender_outputs(contenders: list[Contender], points: int) -> list[np.ndarr
 
 
 def save_side_by_side_gif(
-    contenders: list[Contender], dataset: Dataset, title: str, path: Path, dpi: int = 72
+    contenders: list[Contender], dataset: Dataset, title: str, path: Path, dpi: int = GIF_DPI
 ) -> Path:
     """Every shared snapshot as one frame of an animated GIF at ``path`` (:func:`save_gif`)."""
     figure = side_by_side_figure(contenders, contender_outputs(contenders, FRAME_POINTS), dataset, title)

@@ -100,7 +100,7 @@ def learning_curve_figure(loss: np.ndarray, accuracy: np.ndarray, title: str) ->
     accuracy_ax.set_ylim(0, 102)
     for ax in (loss_ax, accuracy_ax):
         set_epoch_axis(ax, loss.shape[1] - 1)
-        ax.grid(alpha=0.3)
+        draw_grid(ax)
     diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
     fig.suptitle(title + (f" ({diverged} diverged, left out)" if diverged else ""))
     return fig
@@ -160,10 +160,13 @@ def draw_boundary(ax, axis: np.ndarray, output: np.ndarray):
     return ax.contour(axis, axis, output, levels=[0.5], colors="black", linewidths=1.2)
 
 
-def draw_labelled_points(ax, x: np.ndarray, labels: np.ndarray, size: float = 26) -> None:
-    """The dataset's points, coloured by label and ringed in black so they show on the heat map."""
+def draw_labelled_points(
+    ax, x: np.ndarray, labels: np.ndarray, size: float = 26, edgecolor: str = "black"
+) -> None:
+    """The dataset's points, coloured by label and ringed (in black, or ``edgecolor`` where the
+    map under them has dark colours) so they show on the heat map."""
     colours = LABEL_COLOURS[labels.ravel().astype(int)]
-    ax.scatter(x[:, 0], x[:, 1], c=colours, s=size, edgecolors="black", lw=0.6)
+    ax.scatter(x[:, 0], x[:, 1], c=colours, s=size, edgecolors=edgecolor, lw=0.6)
 
 
 def decision_boundary_figure(
@@ -176,7 +179,7 @@ def decision_boundary_figure(
     if output is None:
         ax.text(0.5, 0.5, "diverged", ha="center", va="center", transform=ax.transAxes)
     else:
-        fig.colorbar(draw_output_map(ax, axis, output), ax=ax, label="network output y")
+        fig.colorbar(draw_output_map(ax, axis, output), ax=ax, label="network output ŷ")
         draw_boundary(ax, axis, output)
     draw_labelled_points(ax, x, labels)
     ax.set(xlabel="x[0]", ylabel="x[1]", title=title)
@@ -351,19 +354,38 @@ def line_styles(count: int) -> list[dict]:
     ]
 
 
-def coinciding(curves: dict[str, np.ndarray], rtol: float = 0.02) -> dict[str, str]:
-    """{label: earlier label} for each curve that stays within ``rtol`` of an earlier one at every
-    epoch (NaN where both are), so a legend can say that two curves are drawn on each other."""
+# Curves this close on a log axis, as a share of the panel's height, draw on each other: about the
+# width of the thickest line (3 points) on a panel some 3.3 inches high.
+COINCIDING_SHARE = 0.015
+
+
+def coinciding(curves: dict[str, np.ndarray], decades: float) -> dict[str, str]:
+    """{label: earlier label} for each curve that lies on an earlier one: within ``decades`` of it
+    on the log axis they are drawn on (a ratio of 10**decades; :data:`COINCIDING_SHARE` of the
+    decades a panel shows) at every point where both are positive and finite, and not finite
+    where it is not, so a legend can say that two curves are drawn on each other. Each curve is
+    compared with every earlier one, those on others too, and named with the first it lies on.
+    ``curves`` are what is drawn (:func:`quantiles`' medians per bin): a tolerance relative to
+    each epoch's value would read an early wobble of a few per cent, invisible on the figure, as
+    curves apart."""
     same = {}
     labels = list(curves)
     for later_index, later in enumerate(labels):
         for earlier in labels[:later_index]:
-            if earlier not in same and np.allclose(
-                curves[later], curves[earlier], rtol=rtol, atol=0, equal_nan=True
-            ):
+            if on_each_other(curves[later], curves[earlier], decades):
                 same[later] = earlier
                 break
     return same
+
+
+def on_each_other(a: np.ndarray, b: np.ndarray, decades: float) -> bool:
+    """Whether two curves of equal length draw as one line on a log axis: finite at the same
+    points and, where both are positive, within ``decades`` of each other."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or not np.array_equal(np.isfinite(a), np.isfinite(b)):
+        return False
+    both = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+    return bool(np.all(np.abs(np.log10(a[both]) - np.log10(b[both])) <= decades))
 
 
 def set_epoch_axis(ax, last: int) -> None:
@@ -375,34 +397,80 @@ def set_epoch_axis(ax, last: int) -> None:
     ax.set_xlabel("epoch (log scale)")
 
 
+BAND_DECADES = 1.5  # an interquartile band wider than this says the seeds split; drawn, it hides curves
+
+
+def paired_styles(groups: dict[str, tuple[str, str]]) -> dict[str, dict]:
+    """Colours and dashes for curves that differ in two ways: ``groups`` maps a curve's label to
+    (what its colour says, what its dash says), e.g. (model, optimizer); each distinct first
+    gets a colour and each distinct second a dash, in order of appearance. For ``curves_figure``'s
+    ``styles``."""
+    colours = list(dict.fromkeys(first for first, _ in groups.values()))
+    dashes = list(dict.fromkeys(second for _, second in groups.values()))
+    styles = {}
+    for label, (first, second) in groups.items():
+        dash = LINE_STYLES[dashes.index(second) % len(LINE_STYLES)]
+        styles[label] = {"color": f"C{colours.index(first) % 10}", "ls": dash}
+    return styles
+
+
+def draw_grid(ax) -> None:
+    """Major gridlines, and on a log axis barely visible minor ones: a line at every 2..9 of each
+    decade would weigh as much as the curves."""
+    ax.grid(which="major", alpha=0.3)
+    ax.grid(which="minor", alpha=0.08, lw=0.5)
+
+
 def curves_figure(
-    histories: dict[str, dict[str, np.ndarray]], title: str, loss_ceiling: float | None = None
+    histories: dict[str, dict[str, np.ndarray]],
+    title: str,
+    loss_ceiling: float | None = None,
+    styles: dict[str, dict] | None = None,
+    suffixes: dict[str, str] | None = None,
 ) -> Figure:
     """One panel per dataset: the median loss over seeds of each setting, with its interquartile
     band (runs that diverged are left out, and the legend counts them). ``histories`` maps a
     dataset to {setting label: (seeds, epochs + 1) losses}. Each setting has its own colour and
-    dash, and later ones are drawn thinner on top (:func:`line_styles`); a setting whose median
-    lies on an earlier one's says so in the legend. ``loss_ceiling`` caps the loss axis (a
+    dash, and later ones are drawn thinner on top (:func:`line_styles`); ``styles`` overrides the
+    colour and dash of the labels it names (:func:`paired_styles`), ``suffixes`` adds a text to a
+    label in the legend (its learning rate, say). A setting whose median lies on an earlier one's
+    says so in the legend (:func:`coinciding`). Where the band spans more than
+    :data:`BAND_DECADES` the seeds have split between outcomes and the band would hide the other
+    curves: it is left out there, and the legend says so. ``loss_ceiling`` caps the loss axis (a
     diverging run leaves through the top instead of squashing the rest)."""
+    styles, suffixes = styles or {}, suffixes or {}
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(histories), sharey=True))
+    drawn = {}  # per panel, label → (line, legend text before and after a coinciding note, median)
     for ax, (name, by_label) in zip(axes, histories.items(), strict=True):
-        medians = {}
+        drawn[ax] = {}
         for (label, loss), style in zip(by_label.items(), line_styles(len(by_label)), strict=True):
-            epochs, (q1, medians[label], q3) = quantiles(loss, (0.25, 0.5, 0.75))
-            ax.fill_between(epochs, q1, q3, color=style["color"], alpha=0.15, lw=0)
-        same = coinciding(medians)
-        for (label, loss), style in zip(by_label.items(), line_styles(len(by_label)), strict=True):
+            style = style | styles.get(label, {})
+            epochs, (q1, median, q3) = quantiles(loss, (0.25, 0.5, 0.75))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                narrow = np.log10(q3 / q1) <= BAND_DECADES
+            ax.fill_between(epochs, q1, q3, where=narrow, color=style["color"], alpha=0.15, lw=0)
             diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
-            note = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
-            note += f" (on {same[label]}'s curve)" if label in same else ""
-            ax.plot(epochs, medians[label], label=label + note, **style)
+            notes = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
+            split = np.isfinite(q1) & np.isfinite(q3) & ~narrow
+            notes += " (seeds split: band left out)" if np.any(split) else ""
+            (line,) = ax.plot(epochs, median, **style)
+            drawn[ax][label] = (line, (label + suffixes.get(label, ""), notes), median)
         ax.set(yscale="log", title=name)
         plain_log_labels(ax.yaxis)
         set_epoch_axis(ax, max(loss.shape[1] for loss in by_label.values()) - 1)
-        if loss_ceiling is not None:
-            ax.set_ylim(top=loss_ceiling)
-        ax.grid(alpha=0.3, which="both")
+        draw_grid(ax)
+    if loss_ceiling is not None:
+        axes[0].set_ylim(top=loss_ceiling)
+    for ax in axes:
+        # "on each other" as drawn: the panels' shared loss axis is settled once every curve is on it
+        bottom, top = ax.get_ylim()
+        same = coinciding(
+            {label: median for label, (_, _, median) in drawn[ax].items()},
+            COINCIDING_SHARE * math.log10(top / bottom),
+        )
+        for label, (line, (name, notes), _) in drawn[ax].items():
+            line.set_label(name + (f" (on {same[label]}'s curve)" if label in same else "") + notes)
         ax.legend(loc="lower left", fontsize="x-small")
     axes[0].set_ylabel("loss (median over seeds, IQR band)")
     fig.suptitle(title)
