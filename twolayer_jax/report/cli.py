@@ -223,7 +223,7 @@ def main_result(dataset: Dataset, config: TrainConfig, grid: GridResult, out: Pa
     comparison_figure(dataset.x, dataset.y, predicted, note).savefig(out / files["comparison"], dpi=110)
     decision_boundary_figure(
         boundary_axis(), output_grid, dataset.x, dataset.y,
-        f"{dataset.name}: output of seed {run.seed} (black: y = 0.5)",
+        f"{dataset.name}: output of seed {run.seed} (black: ŷ = 0.5)",
     ).savefig(out / files["decision_boundary"], dpi=110)  # fmt: skip
     seeds = len(runs)
     learning_curve_figure(
@@ -472,7 +472,7 @@ def no_activation_record(grid: GridResult, dataset: Dataset) -> dict:
 
 def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> dict[str, str]:
     """The set-up's, discussion's and extras' figures; their file names by key."""
-    from twolayer_jax.plots import curves_figure, sigmoid_figure, sweep_figure
+    from twolayer_jax.plots import curves_figure, paired_styles, sigmoid_figure, sweep_figure
     from twolayer_jax.report.diagram import network_diagram
 
     seeds = results["settings"]["seeds"]
@@ -501,8 +501,9 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     )
     files |= no_activation_figures(grids, datasets, results, out)
     histories = single_cell_histories(grids["optimizers"], lr_grids, "sgd")
-    title = "Optimizers (sigmoid; each optimizer's lr in the table)"
-    files["optimizers"] = save(curves_figure(histories, title), out, "optimizers.png")
+    title = "Optimizers (sigmoid), each at its usual learning rate"
+    suffixes = {name: f", lr {rate:g}" for name, rate in OPTIMIZER_RATES.items()}
+    files["optimizers"] = save(curves_figure(histories, title, suffixes=suffixes), out, "optimizers.png")
     histories = single_cell_histories(grids["activations"], lr_grids, LAB.network.activation)
     title = f"Hidden activations (plain gradient descent, lr {LAB_LR:g})"
     files["activations"] = save(curves_figure(histories, title), out, "activations.png")
@@ -520,7 +521,10 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
         f"A convolutional layer 2 (over {CONV['hidden'][0]} features, {CONV['channels']} channels, kernel "
         f"{CONV['kernel_size']}) against dense networks"
     )
-    files["conv"] = save(curves_figure(conv, title), out, "conv.png")
+    compared = [(model, hidden, optimizer) for model, hidden in CONV_MODELS for optimizer in CONV_OPTIMIZERS]
+    styles = paired_styles({conv_comparison_label(*c): (f"{c[0]} {c[1]}", c[2]) for c in compared})
+    suffixes = {conv_comparison_label(*c): f", lr {OPTIMIZER_RATES[c[2]]:g}" for c in compared}
+    files["conv"] = save(curves_figure(conv, title, styles=styles, suffixes=suffixes), out, "conv.png")
     return files
 
 
