@@ -611,8 +611,9 @@ def curvature_sentence(limits: dict[str, float], lab: float, hidden: int, only_l
     if only_lab and beyond:
         return (
             f"The output layer explains it: $a_3 = \\sum_j z_{{2j}} W_{{3j}} + b_3$ sums {hidden} terms, and one "
-            f"step moves all {hidden} weights the same way, so a₃ moves {hidden} times as far as through one "
-            f"weight; {measured}, and lr {rate_label(lab)} is beyond it: the output overshoots back and forth "
+            "step moves every W₃ⱼ by lr·δ₃·z₂ⱼ with the same sign (every z₂ⱼ > 0), so a₃ moves by "
+            "$\\mathrm{lr}\\,\\delta_3 \\sum_j z_{2j}^2$, a sum over every unit rather than one unit's share; "
+            f"{measured}, and lr {rate_label(lab)} is beyond it: the output overshoots back and forth "
             "across the valley until the weights reach where it is flatter and settle."
         )
     return (
