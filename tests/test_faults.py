@@ -371,3 +371,22 @@ def test_a_sweep_figure_with_nothing_at_100_percent_draws_without_warnings():
         )
         fig.canvas.draw()
     assert "no seed reached 100 %" in [text.get_text() for text in fig.axes[1].texts]
+
+
+def test_a_ctrl_c_python_cannot_raise_is_not_printed_as_a_traceback(monkeypatch):
+    """A handler's KeyboardInterrupt inside a garbage-collection callback reaches
+    sys.unraisablehook, which would print "Exception ignored" and a traceback; under
+    remembering_ctrl_c it is dropped (the ctrl-C is remembered), and any other error is not."""
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+
+    class Unraisable:
+        def __init__(self, exc_type):
+            self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_type(), None
+            self.err_msg, self.object = None, None
+
+    with remembering_ctrl_c():
+        sys.unraisablehook(Unraisable(KeyboardInterrupt))
+        sys.unraisablehook(Unraisable(ValueError))
+    assert [u.exc_type for u in reported] == [ValueError]
+    assert sys.unraisablehook == reported.append  # put back

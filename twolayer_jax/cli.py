@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -398,11 +399,22 @@ def remembering_ctrl_c() -> Iterator[None]:
     handler.pressed = any(isinstance(old, RememberedCtrlC) and old.pressed for old in previous.values())
     for number in STOP_SIGNALS:  # SIGTERM stops a command as ctrl-C does, outputs left whole
         signal.signal(number, handler)
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = partial(report_unraisable_unless_ctrl_c, unraisable)
     try:
         yield
     finally:
+        sys.unraisablehook = unraisable
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+def report_unraisable_unless_ctrl_c(report, unraisable) -> None:
+    """Python prints "Exception ignored in …" and a traceback when a handler's KeyboardInterrupt
+    lands in code that cannot raise (a garbage-collection callback of JAX's, a finaliser). The
+    handler has remembered the ctrl-C, and the command acts on it, so that one is dropped."""
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        report(unraisable)
 
 
 def checking_ctrl_c(report: Callable[[int], None] | None) -> Callable[[int], None]:
