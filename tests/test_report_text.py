@@ -139,7 +139,7 @@ def test_the_conclusion_names_the_settings_whose_seeds_split():
         "learning_rate": {"linear": [outcome("0.1", 0), outcome("1", 4)], "xor_easy": [outcome("0.3", 3)]},
         "hidden_units": {"linear": [outcome("2", 4)], "xor_easy": [outcome("2", 1)]},
     }
-    assert text.split_cells(results) == ["lr 0.3 on `xor_easy` (3 of 4)", "width 2 on `xor_easy` (1 of 4)"]
+    assert text.split_cells(results) == ["lr 0.3 on `xor_easy`, 3 of 4", "width 2 on `xor_easy`, 1 of 4"]
 
 
 def test_one_seeds_comparison_of_losses_says_it_is_one_seed():
@@ -148,3 +148,14 @@ def test_one_seeds_comparison_of_losses_says_it_is_one_seed():
     assert "On this one seed cross-entropy gets there sooner: epoch 400 against 800" in sentence
     assert "not a comparison" in sentence
     assert text.cross_entropy_sentence(run, run | {"settled_at_100": None}) == ""
+
+
+def test_settings_whose_epochs_overlap_the_fastest_are_not_ranked_below_it():
+    fast = outcome("adam", 4, epochs=95) | {"quartiles_epochs_to_100": (90, 100)}
+    tied = outcome("adamw", 4, epochs=96) | {"quartiles_epochs_to_100": (91, 101)}
+    slow = outcome("sgd", 4, epochs=800) | {"quartiles_epochs_to_100": (700, 900)}
+    sentence = text.fastest_sentence({"d": {"adam": fast, "adamw": tied, "sgd": slow}})
+    assert "adam and adamw the soonest, their interquartile ranges of epochs overlapping" in sentence
+    assert "(medians: adam 95 and adamw 96)" in sentence
+    alone = text.fastest_sentence({"d": {"adam": fast, "sgd": slow}})
+    assert "adam the soonest (median 95 epochs)" in alone
