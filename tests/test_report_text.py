@@ -4,6 +4,7 @@ noise is not printed as data, headings are words, and the figures say what the s
 import dataclasses
 import re
 
+import jax
 import matplotlib
 import numpy as np
 import pytest
@@ -159,3 +160,14 @@ def test_settings_whose_epochs_overlap_the_fastest_are_not_ranked_below_it():
     assert "(medians: adam 95 and adamw 96)" in sentence
     alone = text.fastest_sentence({"d": {"adam": fast, "sgd": slow}})
     assert "adam the soonest (median 95 epochs)" in alone
+
+
+def test_every_grid_of_the_report_trains_on_the_hand_written_gradient_and_optimizers():
+    """The introduction says jax.grad and optax only serve as references: every grid's config
+    says so too."""
+    from twolayer_jax.report.cli import Settings, plan
+
+    datasets = [data.load_dataset(name, jax.random.key(0)) for name in data.DATASET_NAMES]
+    experiments = plan(Settings(seeds=2, epochs=10, dtype="float32"), datasets)
+    assert len(experiments) > 30
+    assert {(e.config.grad, e.config.optimizer_impl) for e in experiments} == {("manual", "manual")}
