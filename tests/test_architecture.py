@@ -17,7 +17,7 @@ LAYERS = [
     # the lab core: data and model at the bottom, training above them, its CLI on top
     ["twolayer_jax.validation"],  # the argument checks, which any module may call
     ["twolayer_jax", "twolayer_jax.registry", "twolayer_jax.devices", "twolayer_jax.data"],
-    ["twolayer_jax.activations", "twolayer_jax.losses"],
+    ["twolayer_jax.activations", "twolayer_jax.losses", "twolayer_jax.initialisations"],
     ["twolayer_jax.network", "twolayer_jax.optimizers"],
     ["twolayer_jax.model", "manual.optimizers"],
     ["manual.conv", "manual.derivatives"],

@@ -6,10 +6,13 @@ import re
 import subprocess
 import sys
 
+import jax
+import numpy as np
 import pytest
 
 from twolayer_jax.cli import run_cli
-from twolayer_jax.train import main
+from twolayer_jax.data import LINEAR, XOR_EASY, linear, linear_handout, xor_easy
+from twolayer_jax.train import build_parser, load_data, main
 
 TRAINING_LINE = re.compile(r"^epoch \d+ loss : \d\.\d+(e-\d+)?$")
 POINT_LINE = re.compile(r"^Iter(\d+) \|     Ground truth: [01]\.0 \|     prediction: [01]\.\d{5} \|$")
@@ -119,6 +122,32 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
     assert (config["network"]["activation"], config["b2"], config["lr"]) == ("leaky_relu:0.1", 0.99, 0.01)
 
 
+def test_the_init_is_shown_in_the_header_and_recorded(capsys, tmp_path):
+    code, out, _ = train_cli(
+        capsys, "--dataset", "xor_easy", "--init", "uniform:0.5", "--epochs", "20", "--out", str(tmp_path)
+    )
+    header = out.splitlines()[0]
+    assert code == 0 and header.startswith("== xor_easy: ") and ", uniform:0.5 init, float32" in header
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["init"] == "uniform:0.5"
+    code, out, _ = train_cli(capsys, "--dataset", "xor_easy", "--epochs", "20", "--out", str(tmp_path))
+    assert code == 0 and ", lecun_normal init, " in out.splitlines()[0]
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["init"] == "lecun_normal"
+
+
+@pytest.mark.parametrize("source", ["keyed", "handout"])
+def test_linear_data_draws_the_points_as_asked_and_is_recorded(capsys, tmp_path, source):
+    args = build_parser().parse_args(["--linear-data", source, "--data-seed", "3", "--linear-points", "30"])
+    expected = linear_handout(30, 3) if source == "handout" else linear(jax.random.key(3), 30)
+    np.testing.assert_array_equal(load_data(LINEAR, args).x, expected.x)
+    np.testing.assert_array_equal(load_data(XOR_EASY, args).x, xor_easy().x)
+    code, _, _ = train_cli(
+        capsys, "--dataset", "linear", "--linear-data", source, "--data-seed", "3", "--linear-points", "30",
+        "--epochs", "10", "--out", str(tmp_path),
+    )  # fmt: skip
+    config = json.loads((tmp_path / "metrics.json").read_text())["config"]
+    assert code == 0 and (config["linear_data"], config["data_seed"]) == (source, 3)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -170,6 +199,11 @@ def test_the_extras_are_exposed_and_recorded(capsys, tmp_path):
         (["--activation", "leaky_relu:nan"], "activation parameter must be finite"),
         (["--activation", "relu,leaky_relu:inf"], "activation parameter must be finite"),
         (["--out", ""], "argument --out: must not be empty"),
+        (["--init", "orthogonal"], "argument --init: unknown initialisation 'orthogonal'; choose from"),
+        (["--init", "normal:0"], "argument --init: the std of initialisation 'normal' must be positive"),
+        (["--init", "he_normal:2"], "argument --init: initialisation 'he_normal' takes no parameter"),
+        (["--init", "uniform:1e-50"], "--init uniform:1e-50: its parameter rounds to 0 in float32"),
+        (["--linear-data", "student"], "argument --linear-data: invalid choice: 'student'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):

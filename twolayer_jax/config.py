@@ -17,6 +17,7 @@ from jax.typing import ArrayLike
 from manual.optimizers import OPTIMIZERS as MANUAL_OPTIMIZERS
 from twolayer_jax import validation
 from twolayer_jax.gradients import GRADIENTS
+from twolayer_jax.initialisations import INITIALISATIONS, LAB_INIT, parse_initialisation
 from twolayer_jax.model import (
     LAB_HIDDEN,
     Params,
@@ -56,6 +57,7 @@ class TrainConfig:
     model: str = "dense"  # or "conv": layer 2 a 1-D convolution over layer 1's h1 = hidden[0] features
     channels: int = 4  # conv: output channels
     kernel_size: int = 5  # conv: kernel width, narrower than h1
+    init: str = LAB_INIT  # the weights' initialisation, a spec of twolayer_jax/initialisations.py
 
     def __post_init__(self):
         # Counts are stored as Python ints (a NumPy integer is accepted and converted), so equal
@@ -81,6 +83,7 @@ class TrainConfig:
         lookup(optimizers, "optimizer", validation.text("optimizer", self.optimizer, tuple(optimizers)))
         if validation.text("grad", self.grad, tuple(GRADIENTS)) not in GRADIENTS:
             raise ValueError(f"unknown gradient {self.grad!r}; grad must be one of {', '.join(GRADIENTS)}")
+        parse_initialisation(validation.text("init", self.init, tuple(INITIALISATIONS)))
         if validation.text("model", self.model, MODELS) not in MODELS:
             raise ValueError(f"model must be dense or conv, got {self.model!r}")
         if self.model == "conv" and not (1 <= self.kernel_size < self.hidden[0] and self.channels >= 1):
@@ -91,7 +94,7 @@ class TrainConfig:
 
     @property
     def architecture(self) -> "Architecture":
-        return Architecture(self.model, self.hidden, self.channels, self.kernel_size, self.dtype)
+        return Architecture(self.model, self.hidden, self.channels, self.kernel_size, self.dtype, self.init)
 
     @property
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -104,13 +107,14 @@ class TrainConfig:
 class Architecture(NamedTuple):
     """The part of a :class:`TrainConfig` a run's initial params depend on. Configs that differ
     only in how they train (epochs, optimizer, activation, loss, gradient) share it, and with it
-    one compiled program that draws their initial params."""
+    one compiled program that draws their initial params; the initialisation is part of it."""
 
     model: str
     hidden: tuple[int, int]
     channels: int
     kernel_size: int
     dtype: str
+    init: str = LAB_INIT
 
     def init_params(self, key: Array, widths: Array | None = None) -> Params:
         """Initial params for ``key``; ``widths`` masks a narrower dense network (see
@@ -118,8 +122,8 @@ class Architecture(NamedTuple):
         dtype = require_dtype(self.dtype)
         require_dense_for_widths(self.model, widths)
         if self.model == "conv":
-            return init_conv_params(key, self.hidden[0], self.channels, self.kernel_size, dtype)
-        return init_params(key, self.hidden, dtype, widths)
+            return init_conv_params(key, self.hidden[0], self.channels, self.kernel_size, dtype, self.init)
+        return init_params(key, self.hidden, dtype, widths, self.init)
 
 
 # implementation → optimizer name → factory(hparams) → an optax-shaped (init, update) pair

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from twolayer_jax import validation
+from twolayer_jax.initialisations import LAB_INIT, init_weights
 from twolayer_jax.network import LAB_NETWORK, Network
 
 Params = dict[str, Array]
@@ -47,9 +48,15 @@ def layer_shapes(hidden: tuple[int, int], n_inputs: int = 2, n_outputs: int = 1)
 
 
 def init_params(
-    key: Array, hidden: tuple[int, int] = LAB_HIDDEN, dtype=jnp.float32, widths: Array | None = None
+    key: Array,
+    hidden: tuple[int, int] = LAB_HIDDEN,
+    dtype=jnp.float32,
+    widths: Array | None = None,
+    init: str = LAB_INIT,
 ) -> Params:
-    """LeCun-normal weights, ``W ~ N(0, 1/fan_in)``, and zero biases.
+    """Weights drawn as ``init`` names (:mod:`twolayer_jax.initialisations`), one key of
+    ``jax.random.split(key, 3)`` per layer, and zero biases. The default is LeCun-normal,
+    ``W ~ N(0, 1/fan_in)``.
 
     Scaling by fan-in keeps every pre-activation at roughly unit variance for inputs of unit
     scale, so the sigmoids start in their sensitive middle range rather than saturated (where
@@ -57,18 +64,18 @@ def init_params(
     the symmetry between hidden units.
 
     ``widths`` (two integers, may be traced) asks for a narrower network padded to ``hidden``:
-    the fan-ins are the used widths' and every weight of an unused unit is zero (see
-    :func:`width_masks`).
+    the fans (fan-ins, and xavier's fan-outs) are the used widths' and every weight of an unused
+    unit is zero (see :func:`width_masks`).
     """
     check_key_and_dtype(key, dtype)
     hidden = validation.whole_numbers("hidden", hidden, 2, "two positive widths (whole numbers)")
     validation.widths("widths", widths, hidden, None)
     shapes = layer_shapes(hidden)
-    fan_ins = (2, *hidden) if widths is None else (2, widths[0], widths[1])
+    fans = (2, *hidden, 1) if widths is None else (2, widths[0], widths[1], 1)
     params = {}
     for layer, layer_key in enumerate(jax.random.split(key, 3), start=1):
-        normal = jax.random.normal(layer_key, shapes[f"W{layer}"], dtype)
-        params[f"W{layer}"] = normal / jnp.sqrt(jnp.asarray(fan_ins[layer - 1], dtype))
+        weights = f"W{layer}"
+        params[weights] = init_weights(init, layer_key, shapes[weights], fans[layer - 1], fans[layer], dtype)
         params[f"b{layer}"] = jnp.zeros(shapes[f"b{layer}"], dtype)
     if widths is None:
         return params
@@ -153,8 +160,11 @@ def conv_layer_shapes(h1: int, channels: int, kernel_size: int) -> dict:
     }  # fmt: skip
 
 
-def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype=jnp.float32) -> Params:
-    """LeCun-normal like :func:`init_params`; the kernel's fan-in is its width k, 1 <= k < h1."""
+def init_conv_params(
+    key: Array, h1: int, channels: int, kernel_size: int, dtype=jnp.float32, init: str = LAB_INIT
+) -> Params:
+    """Drawn as ``init`` names, like :func:`init_params`. The kernel's fan-in is its width k,
+    1 <= k < h1, and its fan-out C·k (each input feature reaches k outputs of each channel)."""
     check_key_and_dtype(key, dtype)
     h1 = validation.whole_number("h1", h1)
     channels = validation.whole_number("channels", channels)
@@ -162,12 +172,10 @@ def init_conv_params(key: Array, h1: int, channels: int, kernel_size: int, dtype
         "kernel_size", kernel_size, high=h1 - 1, expected=f"a whole number in 1..h1 - 1 = {h1 - 1}"
     )
     shapes = conv_layer_shapes(h1, channels, kernel_size)
-    fan_ins = {"W1": 2, "K2": kernel_size, "W3": channels * h1}
+    fans = {"W1": (2, h1), "K2": (kernel_size, channels * kernel_size), "W3": (channels * h1, 1)}
     params = {}
-    for (name, fan_in), layer_key in zip(fan_ins.items(), jax.random.split(key, 3), strict=True):
-        params[name] = jax.random.normal(layer_key, shapes[name], dtype) / jnp.sqrt(
-            jnp.asarray(fan_in, dtype)
-        )
+    for (name, (fan_in, fan_out)), layer_key in zip(fans.items(), jax.random.split(key, 3), strict=True):
+        params[name] = init_weights(init, layer_key, shapes[name], fan_in, fan_out, dtype)
         bias = "b" + name[-1]
         params[bias] = jnp.zeros(shapes[bias], dtype)
     return params

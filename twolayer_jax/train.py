@@ -36,6 +36,7 @@ from twolayer_jax.cli import (
     OutputFolder,
     UsageError,
     add_activation_flags,
+    checked_by,
     checking_ctrl_c,
     exit_process,
     fraction,
@@ -48,16 +49,27 @@ from twolayer_jax.cli import (
     run_cli,
 )
 from twolayer_jax.config import DTYPES, OPTIMIZER_IMPLS, TrainConfig
-from twolayer_jax.data import DATASET_NAMES, LINEAR, LINEAR_POINTS, Dataset, load_dataset, xor_easy
+from twolayer_jax.data import (
+    DATASET_NAMES,
+    LINEAR,
+    LINEAR_POINTS,
+    Dataset,
+    linear_handout,
+    load_dataset,
+    xor_easy,
+)
 from twolayer_jax.devices import use_every_cpu_core
 from twolayer_jax.footprint import epochs_problem, memory_problem, seeds_problem
 from twolayer_jax.gradients import GRADIENTS
+from twolayer_jax.initialisations import INITIALISATIONS, PARAMETERS, parse_initialisation
 from twolayer_jax.losses import LOSSES
 from twolayer_jax.many_runs import TrainingInterrupted, progress_total, seed_keys, select_run, train_many
 from twolayer_jax.model import forward, predict_labels
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES, OPTIMIZERS, HParams, default_hparams
 from twolayer_jax.summary import RunSummary, fraction_at_100, representative_index, summarise
+
+LINEAR_DATA = ("keyed", "handout")  # how --linear-data draws the linear dataset's points
 
 
 def build_parser() -> OneLineParser:
@@ -98,6 +110,13 @@ def build_parser() -> OneLineParser:
         default=0,
         help="seed of the linear dataset's points (shared by every run)",
     )
+    parser.add_argument(
+        "--linear-data",
+        choices=LINEAR_DATA,
+        default=LINEAR_DATA[0],
+        help="keyed (the default): linear's points drawn from jax.random.key(--data-seed); handout: "
+        "the handout's np.random.uniform after np.random.seed(--data-seed), a student's points",
+    )
     parser.add_argument("--linear-points", type=int_at_least(1), default=LINEAR_POINTS)
     parser.add_argument(
         "--print-every",
@@ -106,6 +125,17 @@ def build_parser() -> OneLineParser:
         help="epochs between training lines (default: epochs/10)",
     )
     add_activation_flags(parser, "hidden layers' activation (identity: the lab's no-activation network)")
+    parameters = ", ".join(
+        f"{name}:{what.upper()} (default {value:g})" for name, (what, value) in PARAMETERS.items()
+    )
+    parser.add_argument(
+        "--init",
+        type=checked_by(parse_initialisation),
+        default=lab.init,
+        metavar="SPEC",
+        help=f"the weights' initialisation, one of {', '.join(INITIALISATIONS)} (default {lab.init}; "
+        f"glorot is xavier_uniform; {parameters}); biases start at zero",
+    )
     parser.add_argument(
         "--grad",
         choices=tuple(GRADIENTS),
@@ -183,6 +213,9 @@ def config_from_args(args) -> TrainConfig:
         problem = None if parameter is None else dtype_problem(parameter, args.dtype)
         if problem:
             raise UsageError(f"--activation {spec}: its parameter {problem}")
+    name, parameter = parse_initialisation(args.init)
+    if name in PARAMETERS and (problem := dtype_problem(parameter, args.dtype)):
+        raise UsageError(f"--init {args.init}: its parameter {problem}")
     try:
         return TrainConfig(
             epochs=args.epochs,
@@ -195,6 +228,7 @@ def config_from_args(args) -> TrainConfig:
             optimizer_impl=args.optimizer_impl,
             grad=args.grad,
             dtype=args.dtype,
+            init=args.init,
         )
     except ValueError as error:  # the config's own checks (bce needs a sigmoid output, k < h1 ...)
         raise UsageError(str(error)) from None
@@ -294,7 +328,8 @@ def describe(dataset: Dataset, config: TrainConfig, args, hparams: HParams, seed
     return (
         f"== {dataset.name}: {len(dataset.x)} points, {seed_text}, {shape}, {describe_lr(args, hparams)}, "
         f"{config.epochs} epochs, {config.network.spec}, "
-        f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.dtype}"
+        f"{config.optimizer} ({config.optimizer_impl}), {config.grad} gradients, {config.init} init, "
+        f"{config.dtype}"
     )
 
 
@@ -377,8 +412,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     with out.staged() as folder, progress_bars(not args.no_progress) as start_progress:
-        data_key = jax.random.key(args.data_seed)
-        datasets = [load_dataset(name, data_key, args.linear_points) for name in names]
+        datasets = [load_data(name, args) for name in names]
         for dataset in datasets:
             results[dataset.name] = train_dataset(dataset, config, hparams, args, start_progress, folder)
             print()
@@ -387,9 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def load_data(name: str, args) -> Dataset:
+    """The dataset ``name``; linear's points from ``--data-seed``, drawn as ``--linear-data`` says."""
+    if name == LINEAR and args.linear_data == "handout":
+        return linear_handout(args.linear_points, args.data_seed)
+    return load_dataset(name, jax.random.key(args.data_seed), args.linear_points)
+
+
 def write_metrics(path: Path, args, config: TrainConfig, hparams: HParams, results: dict) -> None:
     run_settings = {"seeds": args.seeds, "seed": args.seed, "data_seed": args.data_seed,
-                    "linear_points": args.linear_points}  # fmt: skip
+                    "linear_data": args.linear_data, "linear_points": args.linear_points}  # fmt: skip
     metrics = {
         "config": dataclasses.asdict(config) | hparams._asdict() | run_settings,
         "versions": {name: version(name) for name in ("jax", "jaxlib", "optax")},
