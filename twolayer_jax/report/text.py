@@ -271,7 +271,8 @@ def setups(results: dict) -> list[str]:
         f"| all | | | | {s['parameters']} |",
         "",
         "Weights start from N(0, 1/fan-in) (LeCun normal), which keeps every pre-activation near unit scale so "
-        f"the sigmoids start in their sensitive range; biases start at zero. A prediction is label 1 when ŷ ≥ {number(s['threshold'])} "
+        f"the sigmoids start in their sensitive range; biases start at zero. (Most students draw N(0, 1) with "
+        "`np.random.randn`; `train --init normal` does that, and `--init` offers the other usual schemes.) A prediction is label 1 when ŷ ≥ {number(s['threshold'])} "
         "(the tie goes to 1). Each update is θ ← θ − lr · ∂L/∂θ over the whole dataset, with "
         f"lr = {number(s['lab_lr'])} unless a section says otherwise; seed s draws its weights from "
         "`jax.random.key(s)`.",
