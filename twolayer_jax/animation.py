@@ -440,6 +440,13 @@ def save_gif(animated: Animated, frames: int, path: Path, dpi: float) -> Path:
     return path
 
 
+def save_still(animated: Animated, path: Path, dpi: float) -> Path:
+    """The one snapshot of ``animated`` (built from a one-frame recording) as a PNG at ``path``."""
+    animated.show(0)
+    animated.fig.savefig(path, dpi=dpi)
+    return path
+
+
 def save_learning_gif(
     recording: Recording, config: TrainConfig, dataset: Dataset, title: str, path: Path, dpi: int = GIF_DPI
 ) -> Path:
@@ -461,10 +468,7 @@ def save_learning_still(
     (the end of the run when None), on the report's finer grid."""
     still = only_frame(recording, frame_index(recording, epoch))
     outputs = np.asarray(outputs_over_plane(still.params, config.network, STILL_POINTS))
-    figure = learning_figure(still, outputs, dataset, title)
-    figure.show(0)
-    figure.fig.savefig(path, dpi=dpi)
-    return path
+    return save_still(learning_figure(still, outputs, dataset, title), path, dpi)
 
 
 def only_frame(recording: Recording, frame: int) -> Recording:
@@ -671,7 +675,6 @@ def save_side_by_side_still(
     ``epoch`` (the end when None), on the report's finer grid."""
     frame = frame_index(contenders[0].recording, epoch)
     stills = [c._replace(recording=only_frame(c.recording, frame)) for c in contenders]
-    figure = side_by_side_figure(stills, contender_outputs(stills, STILL_POINTS), dataset, title)
-    figure.show(0)
-    figure.fig.savefig(path, dpi=dpi)
-    return path
+    return save_still(
+        side_by_side_figure(stills, contender_outputs(stills, STILL_POINTS), dataset, title), path, dpi
+    )

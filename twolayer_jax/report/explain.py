@@ -28,6 +28,8 @@ from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.report.study import Cell, CellOutcome, Experiment, GridResult, cell_outcome, epoch_quantiles
 from twolayer_jax.report.wording import (
+    faster_apart,
+    interquartile,
     intervals_overlap,
     listing,
     number,
@@ -35,6 +37,7 @@ from twolayer_jax.report.wording import (
     scientific,
     share_interval,
     significant,
+    whole_percent,
 )
 
 SECTION = "explanations"  # the extra grids' section in plan() and in the trained grids
@@ -548,16 +551,6 @@ def slower_or_faster(first: dict, second: dict) -> str | None:
     return "slower" if a > b else "faster"
 
 
-def faster_apart(first: dict, second: dict) -> bool:
-    """The first outcome gets to 100 % sooner than the second, interquartile ranges apart (or the
-    second has no run there at all)."""
-    if first["quartiles_epochs_to_100"] is None:
-        return False
-    if second["quartiles_epochs_to_100"] is None:
-        return True
-    return first["quartiles_epochs_to_100"][1] < second["quartiles_epochs_to_100"][0]
-
-
 def overshoot_sentences(results: dict) -> list[str]:
     """(a) The loss rising early at the lab's rate and not at the two rates below it, the output
     layer's curvature that explains it, as far as the counts bear it out, and the rate above."""
@@ -683,7 +676,7 @@ def plateau_sentences(results: dict) -> list[str]:
         )
         sentences.append(
             f"On `{name}` the median run at lr {small['label']} ends at loss {number(small['median_final_loss'])}, "
-            f"within {100 * PLATEAU_MATCH:.0f} % of {number(fit)}, the loss of the best affine fit (the network "
+            f"within {whole_percent(PLATEAU_MATCH)} % of {number(fit)}, the loss of the best affine fit (the network "
             "without activations, below): near initialisation the sigmoids are almost linear, so the network first "
             f"fits the best affine function of the input{shape}, and at this rate it is still there after "
             f"{results['settings']['epochs']} epochs."
@@ -1056,7 +1049,7 @@ def weight_decay_sentences(results: dict) -> list[str]:
     differences = listing(
         [f"{scientific(d['difference'])} on `{name}`" for name, d in w["final_loss"].items()]
     )
-    relative = listing([f"{100 * d['relative']:.0f} %" for d in w["final_loss"].values()])
+    relative = listing([f"{whole_percent(d['relative'])} %" for d in w["final_loss"].values()])
     small = all(d["relative"] < LOSS_NOISE for d in w["final_loss"].values())
     text = (
         "AdamW differs from Adam only by its decay, which shrinks every weight by a factor 1 − lr·λ per step: at "
@@ -1107,7 +1100,7 @@ def activation_sentences(results: dict) -> list[str]:
     )
     exceptions = [
         f"{a} (ratio {number(ratios[name][a]['delta1'])}) on `{name}`, whose interquartile range of epochs "
-        f"({iqr(by[a])}) {'overlaps' if not faster_apart(by[lab], by[a]) else 'lies above'} the sigmoid's ({iqr(by[lab])})"
+        f"({interquartile(by[a])}) {'overlaps' if not faster_apart(by[lab], by[a]) else 'lies above'} the sigmoid's ({interquartile(by[lab])})"
         for a in others
         if a not in clear
         for name, by in outcomes.items()
@@ -1119,11 +1112,6 @@ def activation_sentences(results: dict) -> list[str]:
         )
     sentences.append(text + ".")
     return sentences + ranking_sentences(ratios, outcomes, others)
-
-
-def iqr(outcome: dict) -> str:
-    quartiles = outcome["quartiles_epochs_to_100"]
-    return "none at 100 %" if quartiles is None else f"{number(quartiles[0])}–{number(quartiles[1])}"
 
 
 def ranking_sentences(ratios: dict, outcomes: dict, others: list[str]) -> list[str]:

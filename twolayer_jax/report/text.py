@@ -10,19 +10,23 @@ from twolayer_jax import formats
 from twolayer_jax.data import LINEAR, XOR_EASY
 from twolayer_jax.report import explain
 from twolayer_jax.report.explain import ROUNDING_SLOPE
-from twolayer_jax.report.wording import listing, number, percent, scientific, share_interval
+from twolayer_jax.report.wording import (
+    faster_apart,
+    interquartile,
+    listing,
+    number,
+    percent,
+    scientific,
+    share_interval,
+    whole_percent,
+)
 from twolayer_jax.summary import RunSummary
-
-
-def whole_percent(fraction: float) -> str:
-    return f"{100 * fraction:.0f}"
 
 
 def epochs_cell(outcome: dict) -> str:
     if outcome["median_epochs_to_100"] is None:
         return "–"
-    low, high = outcome["quartiles_epochs_to_100"]
-    return f"{number(outcome['median_epochs_to_100'])} ({number(low)}–{number(high)})"
+    return f"{number(outcome['median_epochs_to_100'])} ({interquartile(outcome)})"
 
 
 def outcome_row(setting: str, outcome: dict) -> str:
@@ -50,10 +54,19 @@ def figure(results: dict, key: str, caption: str) -> str:
     return f"![{caption}]({results['files'][key]})"
 
 
+def every_seed_at_100(cell: dict) -> bool:
+    return cell["at_100"] == cell["seeds"]
+
+
+def seeds_split(cell: dict) -> bool:
+    """Some of the cell's seeds end at 100 % and some do not."""
+    return 0 < cell["at_100"] < cell["seeds"]
+
+
 def sweep_sentences(cells: list[dict], what: str, epochs: int) -> list[str]:
     """What a sweep shows, read off its cells: where every seed gets there, the fastest setting,
     and the settings where none does or runs diverge."""
-    everyone = [c for c in cells if c["at_100"] == c["seeds"]]
+    everyone = [c for c in cells if every_seed_at_100(c)]
     nobody = [c["label"] for c in cells if c["at_100"] == 0]
     sentences = []
     if everyone:
@@ -66,7 +79,7 @@ def sweep_sentences(cells: list[dict], what: str, epochs: int) -> list[str]:
         sentences.append(f"No {what} brings every seed to 100 % accuracy within {epochs} epochs.")
     if nobody:
         sentences.append(f"With {what} {listing(nobody)}, no seed gets there within {epochs} epochs.")
-    partial = [c for c in cells if 0 < c["at_100"] < c["seeds"]]
+    partial = [c for c in cells if seeds_split(c)]
     for c in partial:
         verb = "ends" if c["at_100"] == 1 else "end"
         sentences.append(
@@ -148,14 +161,14 @@ def gradient_check_headline(check: dict) -> str:
 
 def everyone_labels(cells: list[dict]) -> list[str]:
     """The settings of a sweep at which every seed ends at 100 %."""
-    return [c["label"] for c in cells if c["at_100"] == c["seeds"]]
+    return [c["label"] for c in cells if every_seed_at_100(c)]
 
 
 def narrowest_reliable_width(cells: list[dict]) -> str:
     """The narrowest width from which every wider one brings every seed to 100 % (``none``)."""
     start = None
     for cell in reversed(cells):  # widths in increasing order
-        if cell["at_100"] != cell["seeds"]:
+        if not every_seed_at_100(cell):
             break
         start = cell["label"]
     return start or "none"
@@ -340,7 +353,10 @@ def interval_sentence(results: dict) -> str:
     s = results["settings"]
     seeds = s["seeds"]
     every = [
-        c for cells in results["learning_rate"].values() for c in cells if c["at_100"] == c["seeds"] == seeds
+        c
+        for cells in results["learning_rate"].values()
+        for c in cells
+        if every_seed_at_100(c) and c["seeds"] == seeds
     ]
     example = (
         f" (so even {seeds} of {seeds} only shows that the share is at least {whole_percent(every[0]['at_100_interval'][0])} %)"
@@ -392,11 +408,6 @@ def main_results(results: dict) -> list[str]:
         else:
             lines.append(formats.summary_line(run))
     return lines
-
-
-def interquartile(outcome: dict) -> str:
-    low, high = outcome["quartiles_epochs_to_100"]
-    return f"{number(low)}–{number(high)}"
 
 
 def discussion(results: dict) -> list[str]:
@@ -454,7 +465,7 @@ def discussion(results: dict) -> list[str]:
 
 def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
     """Whether, among the cells where every seed ends at 100 %, a larger swept value gets there sooner."""
-    finished = [c for c in cells if c["at_100"] == c["seeds"]]
+    finished = [c for c in cells if every_seed_at_100(c)]
     if len(finished) < 2:
         return []
     epochs = [c["median_epochs_to_100"] for c in finished]
@@ -659,7 +670,7 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
     """Per dataset: which settings bring every seed to 100 %, and the fastest of them."""
     sentences = []
     for name, by_label in outcomes.items():
-        everyone = {k: o for k, o in by_label.items() if o["at_100"] == o["seeds"]}
+        everyone = {k: o for k, o in by_label.items() if every_seed_at_100(o)}
         if not everyone:
             sentences.append(f"On {name}, no setting brings every seed to 100 %.")
             continue
@@ -677,12 +688,7 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
 def soonest_phrase(everyone: dict, best: str, label_of) -> str:
     """``adam the soonest (median 95 epochs)``, or, when other settings' interquartile ranges of
     epochs overlap the fastest one's, all of them: their order is not told apart by 32 seeds."""
-    low, high = everyone[best]["quartiles_epochs_to_100"]
-    tied = [
-        k
-        for k, o in everyone.items()
-        if o["quartiles_epochs_to_100"][0] <= high and low <= o["quartiles_epochs_to_100"][1]
-    ]
+    tied = [k for k, o in everyone.items() if not faster_apart(everyone[best], o)]
     medians = listing([f"{label_of(k)} {number(everyone[k]['median_epochs_to_100'])}" for k in tied])
     if len(tied) == 1:
         return (
@@ -858,7 +864,7 @@ def split_cells(results: dict) -> list[str]:
             splits += [
                 f"{what} {c['label']} on `{name}`, {c['at_100']} of {c['seeds']}"
                 for c in cells
-                if 0 < c["at_100"] < c["seeds"]
+                if seeds_split(c)
             ]
     return splits
 

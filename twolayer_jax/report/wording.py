@@ -13,6 +13,11 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.2f} %"
 
 
+def whole_percent(fraction: float) -> str:
+    """A share as a whole percentage, without the sign: ``89``."""
+    return f"{100 * fraction:.0f}"
+
+
 def scientific(value: float) -> str:
     return f"{value:.1e}"
 
@@ -33,7 +38,7 @@ def significant(value: float, digits: int = 2) -> float:
 def share_interval(outcome: dict) -> str:
     """The Wilson interval on a cell's share of seeds at 100 %, in whole percent: "89–100 %"."""
     low, high = outcome["at_100_interval"]
-    return f"{100 * low:.0f}–{100 * high:.0f} %"
+    return f"{whole_percent(low)}–{whole_percent(high)} %"
 
 
 def intervals_overlap(first: dict, second: dict) -> bool:
@@ -41,3 +46,20 @@ def intervals_overlap(first: dict, second: dict) -> bool:
     two counts are not told apart."""
     (a_low, a_high), (b_low, b_high) = first["at_100_interval"], second["at_100_interval"]
     return a_low <= b_high and b_low <= a_high
+
+
+def interquartile(outcome: dict) -> str:
+    """A cell's interquartile range of epochs to 100 %, ``831–882``, over the seeds that get
+    there (``none at 100 %`` when none does)."""
+    quartiles = outcome["quartiles_epochs_to_100"]
+    return "none at 100 %" if quartiles is None else f"{number(quartiles[0])}–{number(quartiles[1])}"
+
+
+def faster_apart(first: dict, second: dict) -> bool:
+    """The first cell gets to 100 % sooner than the second, interquartile ranges apart (or the
+    second has no run there at all)."""
+    if first["quartiles_epochs_to_100"] is None:
+        return False
+    if second["quartiles_epochs_to_100"] is None:
+        return True
+    return first["quartiles_epochs_to_100"][1] < second["quartiles_epochs_to_100"][0]
