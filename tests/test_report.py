@@ -21,7 +21,7 @@ SECTIONS = ("## Summary", "## Introduction", "## Experiment setups", "### The si
             "### The network", "### Backpropagation", "### Gradient check", "## Results",
             f"### {dataset_heading(data.LINEAR)}", f"### {dataset_heading(data.XOR_EASY)}", "## Discussion",
             "### Learning rates",
-            "### Hidden units", "### Without activation functions",
+            "### Hidden units", "### Without activation functions", "### Initialisation",
             "### Anything else worth showing: watching it learn", "#### The decision boundary as it learns",
             "#### What the hidden units compute", "#### MSE, cross-entropy and the handout's mistake",
             "## Extras", "### Other optimizers", "### Other activation functions",

@@ -64,6 +64,16 @@ INITIALISATIONS: dict[str, Initialisation] = {
     "he_normal": he_normal,
 }
 
+# each initialisation's distribution in LaTeX, given its parameter (n_in, n_out: the fans), for the
+# report; keyed by the function, so an alias shares its entry's
+FORMULAS: dict[Initialisation, Callable[[float], str]] = {
+    lecun_normal: lambda _: r"\mathcal N(0,\ 1/n_\mathrm{in})",
+    normal: lambda std: rf"\mathcal N(0,\ {std:g}^2)",
+    uniform: lambda bound: rf"U(-{bound:g},\ {bound:g})",
+    xavier_uniform: lambda _: r"U(\pm\sqrt{6/(n_\mathrm{in} + n_\mathrm{out})})",
+    he_normal: lambda _: r"\mathcal N(0,\ 2/n_\mathrm{in})",
+}
+
 # initialisations that take a parameter: name → (what it is, its value without one)
 PARAMETERS: dict[str, tuple[str, float]] = {"normal": ("std", 1.0), "uniform": ("bound", 1.0)}
 
@@ -97,3 +107,9 @@ def init_weights(spec: str, key: Array, shape: tuple[int, ...], fan_in, fan_out,
     """One weight array drawn as ``spec`` says, from ``key``, of ``shape`` and ``dtype``."""
     name, parameter = parse_initialisation(spec)
     return INITIALISATIONS[name](key, shape, fan_in, fan_out, dtype, parameter)
+
+
+def formula(spec: str) -> str:
+    """The distribution ``spec`` draws each weight from, in LaTeX: ``\\mathcal N(0,\\ 1^2)``."""
+    name, parameter = parse_initialisation(spec)
+    return FORMULAS[INITIALISATIONS[name]](parameter)

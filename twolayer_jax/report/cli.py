@@ -49,6 +49,12 @@ from twolayer_jax.optimizers import HParams
 from twolayer_jax.plots import BOUNDARY_POINTS, boundary_axis, boundary_grid
 from twolayer_jax.report.explain import SECTION as EXPLANATIONS
 from twolayer_jax.report.explain import explanation_experiments, explanation_records, explanation_seeds
+from twolayer_jax.report.initialisation import SECTION as INITIALISATION
+from twolayer_jax.report.initialisation import (
+    initialisation_experiment,
+    initialisation_figure_histories,
+    initialisation_record,
+)
 from twolayer_jax.report.study import (
     INTERVAL_CONFIDENCE,
     Cell,
@@ -148,6 +154,7 @@ def plan(settings: Settings, datasets: list[Dataset]) -> list[Experiment]:
                 cells = [Cell(name, HParams(lr=OPTIMIZER_RATES[name]))]
                 key = conv_comparison_key(model, hidden, name)
                 experiments.append(Experiment("conv", key, dataset, config, cells, seeds))
+    experiments.append(initialisation_experiment(base, seeds, datasets))
     return experiments + explanation_experiments(
         base, explanation_seeds(settings.seeds), datasets, max(LEARNING_RATES)
     )
@@ -357,6 +364,7 @@ SECTION_TITLES = {
     "optimizers": "optimizer",
     "activations": "activation",
     "conv": "conv comparison",
+    INITIALISATION: "initialisations",
     EXPLANATIONS: "explanation",
 }
 
@@ -525,6 +533,10 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     styles = paired_styles({conv_comparison_label(*c): (f"{c[0]} {c[1]}", c[2]) for c in compared})
     suffixes = {conv_comparison_label(*c): f", lr {OPTIMIZER_RATES[c[2]]:g}" for c in compared}
     files["conv"] = save(curves_figure(conv, title, styles=styles, suffixes=suffixes), out, "conv.png")
+    ((name, grid),) = grids[INITIALISATION].items()
+    title = f"Initialisations on {name}, sigmoid, plain gradient descent: {seeds} seeds each"
+    histories = initialisation_figure_histories(grid)
+    files["initialisation"] = save(curves_figure(histories, title), out, "initialisation.png")
     return files
 
 
@@ -618,8 +630,16 @@ def collect_results(grids: dict, datasets: list[Dataset], settings: Settings, ou
             "kernel_size": CONV["kernel_size"],
             "models": conv_comparison_records(grids, settings),
         },
+        INITIALISATION: initialisation_results(grids[INITIALISATION], datasets, settings),
         EXPLANATIONS: explanation_records(grids, datasets, lr_config(settings)),
     }
+
+
+def initialisation_results(grids: dict[str, GridResult], datasets: list[Dataset], settings: Settings) -> dict:
+    """The initialisation grid's record (it trains on one dataset)."""
+    ((name, grid),) = grids.items()
+    dataset = next(d for d in datasets if d.name == name)
+    return initialisation_record(grid, dataset, lr_config(settings))
 
 
 def lr_config(settings: Settings) -> TrainConfig:

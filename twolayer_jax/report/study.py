@@ -25,6 +25,7 @@ from twolayer_jax.many_runs import (
     default_chunk_size,
     fit_many,
     initial_params_many,
+    padded_to,
     seed_keys,
     seed_layout,
     train_many,
@@ -37,12 +38,16 @@ from twolayer_jax.summary import RunSummary, summarise
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One setting of a grid: its label, its hyper-parameters and, for a width sweep, the hidden
-    widths actually used inside the config's padded ``hidden``."""
+    """One setting of a grid: its label, its hyper-parameters, for a width sweep the hidden widths
+    actually used inside the config's padded ``hidden``, and the weight initialisation its runs
+    start from (an :mod:`twolayer_jax.initialisations` spec; None: the config's). Only the
+    initial params depend on the initialisation, so cells that differ in it still train in one
+    program."""
 
     label: str
     hparams: HParams = dataclasses.field(default_factory=HParams)
     widths: tuple[int, int] | None = None
+    init: str | None = None
 
 
 INTERVAL_CONFIDENCE = 0.95  # of the intervals on a share of seeds
@@ -201,14 +206,37 @@ def train_cells(
     widths = None
     if any(c.widths is not None for c in cells):
         widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)
-    if padding == config.hidden:
+    own_inits = any(c.init is not None for c in cells)
+    if padding == config.hidden and not own_inits:
         return train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
     narrow = dataclasses.replace(config, hidden=padding)
     layout = seed_layout(len(keys), jax.device_count(), default_chunk_size())
-    drawn = initial_params_many(config.architecture, layout, keys, widths)
+    if own_inits:
+        drawn = padded_to(layout, cells_initial_params(config, cells, seeds))
+    else:
+        drawn = initial_params_many(config.architecture, layout, keys, widths)
     params = cropped(drawn, narrow.param_shapes)
     result = fit_many(narrow, layout, params, hparams, dataset.x, dataset.y, widths, progress=progress)
     return result._replace(params=zero_padded(result.params, config.param_shapes))
+
+
+def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> Params:
+    """Every cell's seeds 0..S−1 drawn by its own initialisation (``config``'s where it names
+    none) at ``config.hidden``, cell after cell (leading axis: cells × seeds). Each cell is one
+    call of the program that draws S runs of an architecture, compiled once per initialisation,
+    whatever the cell's widths (traced): the draws are those of that initialisation's own grid."""
+    draws = [cell_initial_params(config, cell, seeds) for cell in cells]
+    return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *draws)
+
+
+def cell_initial_params(config: TrainConfig, cell: Cell, seeds: int) -> Params:
+    """Seeds 0..S−1 of one cell at ``config.hidden`` (leading axis: seeds), from the cell's
+    initialisation and widths."""
+    architecture = dataclasses.replace(config, init=cell.init or config.init).architecture
+    layout = seed_layout(seeds, jax.device_count(), default_chunk_size())
+    widths = None if cell.widths is None else jnp.asarray([cell.widths] * seeds)
+    drawn = initial_params_many(architecture, layout, seed_keys(0, seeds), widths)
+    return jax.tree.map(lambda leaf: leaf[:seeds], drawn)
 
 
 def run_grid(

@@ -10,6 +10,8 @@ from twolayer_jax import formats
 from twolayer_jax.data import LINEAR, XOR_EASY
 from twolayer_jax.report import explain
 from twolayer_jax.report.explain import ROUNDING_SLOPE
+from twolayer_jax.report.initialisation import SECTION as INITIALISATION
+from twolayer_jax.report.initialisation import cell_label, initialisation_paragraphs
 from twolayer_jax.report.wording import (
     faster_apart,
     interquartile,
@@ -460,7 +462,46 @@ def discussion(results: dict) -> list[str]:
     for name, cells in results["hidden_units"].items():
         lines += [f"{name}:", "", *outcome_table("units per layer", [(c["label"], c) for c in cells]), ""]
     lines += without_activations(results)
+    lines += initialisation_discussion(results)
     return lines
+
+
+def initialisation_discussion(results: dict) -> list[str]:
+    """The initialisations compared: the grid's figure, what each draws and what its first
+    network looks like, the measured reason, and every cell's outcome."""
+    record = results[INITIALISATION]
+    lines = [
+        "",
+        "### Initialisation",
+        "",
+        figure(results, "initialisation", "median loss curves of each initialisation at each width and rate"),
+        "",
+    ]
+    paragraphs = initialisation_paragraphs(results)
+    lines += [
+        paragraphs[0],
+        "",
+        *starting_table(record),
+        "",
+        *(line for p in paragraphs[1:] for line in (p, "")),
+    ]
+    rows = [(cell_label(c["init"], c["width"], c["lr"]), c["outcome"]) for c in record["cells"]]
+    return [*lines, f"{record['dataset']}:", "", *outcome_table("initialisation, width, lr", rows)]
+
+
+def starting_table(record: dict) -> list[str]:
+    """Each initialisation's distribution, and its first network at each width: medians over seeds."""
+    header = (
+        "| initialisation | draws each weight from | width | W₁'s std | W₂'s std | layer-1 spread | layer-2 spread "
+        "| output range over the data |"
+    )
+    rows = [
+        f"| `{r['init']}` | ${record['formulas'][r['init']]}$ | {r['width']} | {number(r['w1_std'])} "
+        f"| {number(r['w2_std'])} | {number(r['layer1_spread'])} | {number(r['layer2_spread'])} "
+        f"| {number(r['output_range'])} |"
+        for r in record["start"]
+    ]
+    return [header, "|---|---|---|---|---|---|---|---|", *rows]
 
 
 def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:

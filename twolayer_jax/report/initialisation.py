@@ -1,0 +1,285 @@
+"""The initialisation discussion: what the scale of the first weights does to the lab's network.
+
+One grid (:func:`initialisation_experiment`) trains each initialisation of :data:`COMPARED` at a
+few widths and learning rates on `xor_easy`, where the sigmoid network's plateau is: every cell
+starts the same seeds from its own initialisation, and the cells of one padding train in one
+program. The reason is measured at epoch 0 (:func:`starting_record`), on the very networks the
+grid starts from: how widely the weights are drawn, how much each layer's pre-activations vary
+across the data points, and how much the network's output does. The records hold only numbers;
+the sentences (called by :mod:`twolayer_jax.report.text`) claim only what they show.
+"""
+
+import dataclasses
+import itertools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from twolayer_jax.config import TrainConfig
+from twolayer_jax.data import XOR_EASY, Dataset
+from twolayer_jax.initialisations import formula
+from twolayer_jax.model import forward_layers
+from twolayer_jax.network import Network
+from twolayer_jax.optimizers import HParams
+from twolayer_jax.report.explain import PLATEAU_MATCH, epochs_phrase
+from twolayer_jax.report.study import Cell, Experiment, GridResult, cell_initial_params, cropped
+from twolayer_jax.report.wording import faster_apart, listing, number, significant, whole_percent
+
+SECTION = "initialisation"  # the grid's section in plan() and in the trained grids
+# the lab's draw first, then what student solutions draw (np.random.randn; one uses U(−1, 1)),
+# then the two scaled draws the libraries default to
+COMPARED = ("lecun_normal", "normal", "uniform", "xavier_uniform", "he_normal")
+WIDTHS = (10, 100)  # a width public solutions train at, and the lab's
+RATES = (0.1, 1.0)  # a rate public solutions train at, and the lab's
+DATASET = XOR_EASY  # where the sigmoids' plateau is: linear leaves it within a few dozen epochs
+# "the wider start is the sooner" is said when at least this share of the comparable pairs agree
+AGREEMENT = 0.75
+
+
+def cell_label(init: str, width: int, lr: float) -> str:
+    return f"{init}, {width} units, lr {lr:g}"
+
+
+def setting_label(width: int, lr: float) -> str:
+    return f"{width} units, lr {lr:g}"
+
+
+def initialisation_experiment(base: TrainConfig, seeds: int, datasets: list[Dataset]) -> Experiment:
+    """The grid: every initialisation at every width and rate, on :data:`DATASET`, at the lab's
+    network padded to ``base.hidden`` (the narrow widths in a program of their own padding)."""
+    dataset = next(d for d in datasets if d.name == DATASET)
+    cells = [
+        Cell(cell_label(init, width, lr), HParams(lr=lr), (width, width), init)
+        for width in WIDTHS
+        for lr in RATES
+        for init in COMPARED
+    ]
+    return Experiment(SECTION, "", dataset, base, cells, seeds)
+
+
+# ---------------------------------------------------------------- the start, measured
+
+
+def pre_activation_spread(pre_activation: jax.Array) -> jax.Array:
+    """How much a layer's units vary across the data: each unit's standard deviation over the
+    points, the median over units."""
+    return jnp.median(jnp.std(pre_activation, axis=0))
+
+
+@partial(jax.jit, static_argnames="network")
+def starting_statistics(params: dict, x: jax.Array, network: Network) -> dict[str, jax.Array]:
+    """Per run (leading axis of ``params``): the standard deviation of W₁ and W₂ as drawn, the
+    spread across the data of layer 1's and layer 2's pre-activations, and the output's range
+    over the data (max ŷ − min ŷ)."""
+
+    def one_run(run_params):
+        cache = forward_layers(run_params, x, network)
+        return {
+            "w1_std": jnp.std(run_params["W1"]),
+            "w2_std": jnp.std(run_params["W2"]),
+            "layer1_spread": pre_activation_spread(cache.x1),
+            "layer2_spread": pre_activation_spread(cache.x2),
+            "output_range": jnp.max(cache.y) - jnp.min(cache.y),
+        }
+
+    return jax.vmap(one_run)(params)
+
+
+def starting_record(config: TrainConfig, dataset: Dataset, seeds: int) -> list[dict]:
+    """Per initialisation and width, the medians over seeds of :func:`starting_statistics`, to 2
+    significant digits, on the initial params the grid's cells start from (drawn by the same
+    compiled program, so it costs no compilation of its own)."""
+    x = jnp.asarray(dataset.x, config.dtype)
+    rows = []
+    for width in WIDTHS:
+        narrow = dataclasses.replace(config, hidden=(width, width))
+        for init in COMPARED:
+            drawn = cell_initial_params(config, Cell("", widths=(width, width), init=init), seeds)
+            statistics = starting_statistics(cropped(drawn, narrow.param_shapes), x, config.network)
+            medians = {name: significant(float(np.median(values))) for name, values in statistics.items()}
+            rows.append({"init": init, "width": width, **medians})
+    return rows
+
+
+def initialisation_record(grid: GridResult, dataset: Dataset, config: TrainConfig) -> dict:
+    """``results["initialisation"]``: every cell's outcome, labelled by its initialisation,
+    width and rate, and the start of each initialisation at each width."""
+    cells = [
+        {
+            "init": cell.init,
+            "width": cell.widths[0],
+            "lr": float(cell.hparams.lr),
+            "outcome": dataclasses.asdict(o),
+        }
+        for cell, o in zip(grid.cells, grid.outcomes, strict=True)
+    ]
+    return {
+        "dataset": dataset.name,
+        "points": len(dataset.x),
+        "lab_init": config.init,
+        "compared": list(COMPARED),
+        "formulas": {init: formula(init) for init in COMPARED},
+        "widths": list(WIDTHS),
+        "rates": list(RATES),
+        "cells": cells,
+        "start": starting_record(config, dataset, grid.outcomes[0].seeds),
+    }
+
+
+# ---------------------------------------------------------------- the sentences
+
+
+def cells_of(record: dict, width: int, lr: float) -> list[dict]:
+    return [c for c in record["cells"] if c["width"] == width and c["lr"] == lr]
+
+
+def start_of(record: dict, init: str, width: int) -> dict:
+    return next(r for r in record["start"] if r["init"] == init and r["width"] == width)
+
+
+def introduction_sentence(record: dict, seeds: int) -> str:
+    widths = listing([str(w) for w in record["widths"]])
+    rates = listing([f"{r:g}" for r in record["rates"]])
+    return (
+        f"The lab draws its weights as `{record['lab_init']}` does (the first row below); most student "
+        "solutions draw every weight from `np.random.randn`, which is `normal` here. On "
+        f"`{record['dataset']}`, where the plateau is, one grid trains each of them at widths {widths} and "
+        f"lr {rates}, {seeds} seeds per cell, every cell starting the same seeds from its own initialisation."
+    )
+
+
+def start_sentences(record: dict, inputs: int) -> list[str]:
+    """What the start looks like per initialisation at the widest width: layer 1 against layer 2
+    (whose fan-in is the width), and the output's range over the data."""
+    wide, lab = max(record["widths"]), record["lab_init"]
+    rows = [start_of(record, init, wide) for init in record["compared"]]
+    lab_row = start_of(record, lab, wide)
+    first, second = ([r[key] for r in rows] for key in ("layer1_spread", "layer2_spread"))
+    others = listing([f"{number(r['layer2_spread'])} under `{r['init']}`" for r in rows if r["init"] != lab])
+    flattest = min(rows, key=lambda r: r["output_range"])
+    widest = max(rows, key=lambda r: r["output_range"])
+    return [
+        f"At the start, layer 1's pre-activations (its fan-in: the {inputs} inputs) vary across the data by "
+        f"{number(min(first))} to {number(max(first))} over the initialisations (standard deviation over the "
+        f"points, median over units and seeds); layer 2's (its fan-in: the width) at width {wide} by "
+        f"{number(min(second))} to {number(max(second))}: {number(lab_row['layer2_spread'])} under `{lab}` "
+        f"against {others}.",
+        f"So the first network is nearly a constant function: over the {record['points']} points its output "
+        f"spans {number(lab_row['output_range'])} under `{lab}`, from {number(flattest['output_range'])} "
+        f"(`{flattest['init']}`) to {number(widest['output_range'])} (`{widest['init']}`), and a constant "
+        "output is where the plateau is.",
+    ]
+
+
+def comparable(cell: dict) -> bool:
+    """At least half the cell's seeds get to 100 %, so its median epochs say how soon it does."""
+    outcome = cell["outcome"]
+    return outcome["median_epochs_to_100"] is not None and 2 * outcome["at_100"] >= outcome["seeds"]
+
+
+def ordered_pairs(record: dict) -> tuple[int, int]:
+    """Over the pairs of comparable cells of one width and rate whose starting layer-2 spreads
+    and median epochs both differ: how many get to 100 % sooner from the wider spread, and how
+    many pairs there are."""
+    agree = total = 0
+    for width, lr in itertools.product(record["widths"], record["rates"]):
+        cells = [c for c in cells_of(record, width, lr) if comparable(c)]
+        for a, b in itertools.combinations(cells, 2):
+            spreads = [start_of(record, c["init"], width)["layer2_spread"] for c in (a, b)]
+            epochs = [c["outcome"]["median_epochs_to_100"] for c in (a, b)]
+            if spreads[0] == spreads[1] or epochs[0] == epochs[1]:
+                continue
+            total += 1
+            agree += (spreads[0] > spreads[1]) == (epochs[0] < epochs[1])
+    return agree, total
+
+
+def ordering_sentence(record: dict) -> list[str]:
+    agree, total = ordered_pairs(record)
+    if total == 0:
+        return []
+    pairs = f"{agree} of {total} pairs of initialisations of the same width and rate"
+    if agree >= AGREEMENT * total:
+        return [
+            "Where at least half the seeds get to 100 %, the initialisation whose layer-2 pre-activations "
+            f"vary more across the data at the start gets there sooner in {pairs}: the more the hidden "
+            "units tell the points apart from the start, the shorter the plateau."
+        ]
+    return [
+        "Where at least half the seeds get to 100 %, the wider layer-2 spread at the start gets there "
+        f"sooner in only {pairs}, so the starting spread does not order them."
+    ]
+
+
+def lab_setting_sentence(record: dict, lab_lr: float) -> list[str]:
+    """At the lab's width and rate: the soonest initialisation against the lab's own."""
+    width, lab = max(record["widths"]), record["lab_init"]
+    cells = cells_of(record, width, lab_lr)
+    own = next(c for c in cells if c["init"] == lab)
+    soonest = min(
+        (c for c in cells if comparable(c)), key=lambda c: c["outcome"]["median_epochs_to_100"], default=None
+    )
+    if soonest is None or soonest is own:
+        return []
+    apart = " (interquartile ranges apart)" if faster_apart(soonest["outcome"], own["outcome"]) else ""
+    return [
+        f"At the lab's {setting_label(width, lab_lr)}, `{soonest['init']}` takes a median of "
+        f"{epochs_phrase(soonest['outcome'])} epochs to 100 % against `{lab}`'s "
+        f"{epochs_phrase(own['outcome'])}{apart}."
+    ]
+
+
+def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str]:
+    """Where no seed gets to 100 %, per width and rate, and how many of those cells still sit at
+    the best affine fit's loss, which is where every initialisation starts."""
+    stuck = [c for c in record["cells"] if c["outcome"]["at_100"] == 0 and c["outcome"]["diverged"] == 0]
+    if not stuck:
+        return []
+    places = []
+    for width, lr in itertools.product(record["widths"], record["rates"]):
+        inits = [c["init"] for c in stuck if c["width"] == width and c["lr"] == lr]
+        if inits:
+            named = (
+                "every initialisation"
+                if len(inits) == len(record["compared"])
+                else listing([f"`{init}`" for init in inits])
+            )
+            places.append(f"at {setting_label(width, lr)} ({named})")
+    on_fit = [
+        c
+        for c in stuck
+        if abs(c["outcome"]["median_final_loss"] - affine_loss) <= PLATEAU_MATCH * affine_loss
+    ]
+    text = f"No seed gets to 100 % within {epochs} epochs {listing(places)}"
+    if on_fit:
+        text += (
+            f"; {len(on_fit)} of these {len(stuck)} cells end still on the plateau, their median loss within "
+            f"{whole_percent(PLATEAU_MATCH)} % of the best affine fit's {number(affine_loss)}"
+        )
+    return [text + "."]
+
+
+def initialisation_paragraphs(results: dict) -> list[str]:
+    record = results["initialisation"]
+    affine = results["no_activation"][record["dataset"]]["least_squares_loss"]
+    epochs = results["settings"]["epochs"]
+    return [
+        introduction_sentence(record, results["settings"]["seeds"]),
+        " ".join(start_sentences(record, results["settings"]["inputs"]) + ordering_sentence(record)),
+        " ".join(
+            lab_setting_sentence(record, results["settings"]["lab_lr"])
+            + plateau_sentences(record, affine, epochs)
+        ),
+    ]
+
+
+def initialisation_figure_histories(grid: GridResult) -> dict[str, dict[str, np.ndarray]]:
+    """{"<width> units, lr <rate>": {initialisation: (seeds, epochs + 1) losses}}: a panel per
+    width and rate, a curve per initialisation."""
+    panels: dict[str, dict[str, np.ndarray]] = {}
+    for cell, result in zip(grid.cells, grid.results, strict=True):
+        panel = setting_label(cell.widths[0], float(cell.hparams.lr))
+        panels.setdefault(panel, {})[cell.init] = np.asarray(result.loss)
+    return panels
