@@ -11,7 +11,7 @@ from twolayer_jax.data import LINEAR, XOR_EASY
 from twolayer_jax.report import explain
 from twolayer_jax.report.explain import ROUNDING_SLOPE
 from twolayer_jax.report.initialisation import SECTION as INITIALISATION
-from twolayer_jax.report.initialisation import cell_label, initialisation_paragraphs
+from twolayer_jax.report.initialisation import initialisation_paragraphs
 from twolayer_jax.report.wording import (
     faster_apart,
     interquartile,
@@ -485,7 +485,7 @@ def initialisation_discussion(results: dict) -> list[str]:
         "",
         *(line for p in paragraphs[1:] for line in (p, "")),
     ]
-    rows = [(cell_label(c["init"], c["width"], c["lr"]), c["outcome"]) for c in record["cells"]]
+    rows = [(c["outcome"]["label"], c["outcome"]) for c in record["cells"]]
     return [*lines, f"{record['dataset']}:", "", *outcome_table("initialisation, width, lr", rows)]
 
 
