@@ -53,6 +53,7 @@ LAYERS = [
         "twolayer_jax.report.wording",
     ],
     ["twolayer_jax.report.explain"],
+    ["twolayer_jax.report.initialisation"],
     ["twolayer_jax.report.text"],
     ["twolayer_jax.report.cli"],
     # the doors: `python -m twolayer_jax.<command>` and `twolayer-jax <command>`

@@ -23,7 +23,7 @@ from twolayer_jax.initialisations import formula
 from twolayer_jax.model import forward_layers
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import HParams
-from twolayer_jax.report.explain import PLATEAU_MATCH
+from twolayer_jax.report.explain import PLATEAU_MATCH, seeds_phrase
 from twolayer_jax.report.study import Cell, Experiment, GridResult, cell_initial_params, cropped
 from twolayer_jax.report.wording import faster_apart, listing, number, significant, whole_percent
 
@@ -235,13 +235,13 @@ def median_epochs(outcome: dict) -> str:
     """``555 epochs (30 of 32 seeds get there)``, or ``1672 epochs`` when every seed does."""
     text = f"{number(outcome['median_epochs_to_100'])} epochs"
     if outcome["at_100"] < outcome["seeds"]:
-        text += f" ({outcome['at_100']} of {outcome['seeds']} seeds get there)"
+        text += f" ({seeds_phrase(outcome['at_100'], outcome['seeds'])} get there)"
     return text
 
 
 def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str]:
-    """Where no seed gets to 100 %, per width and rate, and how many of those cells still sit at
-    the best affine fit's loss, which is where every initialisation starts."""
+    """Where no seed gets to 100 %, per width and rate, and how many of those cells still sit on
+    the plateau: at the best affine fit's loss, which a nearly constant network sits at."""
     stuck = [c for c in record["cells"] if c["outcome"]["at_100"] == 0 and c["outcome"]["diverged"] == 0]
     if not stuck:
         return []
@@ -270,7 +270,7 @@ def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str
 
 
 def initialisation_paragraphs(results: dict) -> list[str]:
-    record = results["initialisation"]
+    record = results[SECTION]
     affine = results["no_activation"][record["dataset"]]["least_squares_loss"]
     epochs = results["settings"]["epochs"]
     return [
