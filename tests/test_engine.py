@@ -2,7 +2,9 @@
 compilation per (shape, config), divergence is recorded, and the lab's network learns."""
 
 import _thread
+import contextlib
 import dataclasses
+import signal
 import subprocess
 import sys
 import threading
@@ -310,25 +312,27 @@ def test_ctrl_c_in_the_progress_hook_raises_what_the_segments_dispatched_trained
 
 
 class Interrupter:
-    """A ctrl-C from another thread, ``delay`` seconds after ``start``, as SIGINT delivers it, and
-    again every ``again`` seconds until cancelled: Python drops a KeyboardInterrupt that lands in a
-    finaliser or a garbage-collection callback (it prints "Exception ignored"), as a user whose
-    ctrl-C went unheard presses it again. ``again`` is longer than a heard one takes to act, so a
-    second never lands while the first is handled. ``sent_at`` is the latest."""
+    """A ctrl-C from another thread, ``delay`` seconds after ``start``, as SIGINT delivers it.
+    ``_thread.interrupt_main`` does nothing while SIGINT is ignored, as it is in a pytest-xdist
+    worker, so the test that uses it installs a terminal's handler (:func:`python_handles_ctrl_c`)."""
 
-    def __init__(self, delay: float, again: float = 3.0):
-        self.delay, self.again, self.sent_at, self.cancelled = delay, again, None, threading.Event()
-        self.timer = threading.Thread(target=self.send_until_cancelled, daemon=True)
+    def __init__(self, delay: float):
+        self.timer, self.sent_at = threading.Timer(delay, self.send), None
 
-    def send_until_cancelled(self):
-        wait = self.delay
-        while not self.cancelled.wait(wait):
-            self.sent_at = time.monotonic()
-            _thread.interrupt_main()
-            wait = self.again
+    def send(self):
+        self.sent_at = time.monotonic()
+        _thread.interrupt_main()
 
-    def cancel(self):
-        self.cancelled.set()
+
+@contextlib.contextmanager
+def python_handles_ctrl_c():
+    """SIGINT raises KeyboardInterrupt in the block, as in a command run from a terminal, whatever
+    the test runner set (an xdist worker ignores it); the runner's handler is back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_ctrl_c_while_a_segment_runs_stops_the_run_soon_after():
@@ -345,11 +349,11 @@ def test_ctrl_c_while_a_segment_runs_stops_the_run_soon_after():
             interrupter.timer.start()
 
     try:
-        with pytest.raises(TrainingInterrupted) as interrupted:
+        with python_handles_ctrl_c(), pytest.raises(TrainingInterrupted) as interrupted:
             train(config, seeds=3, segment_epochs=2000, progress=interrupt_soon)
         caught = time.monotonic()
     finally:
-        interrupter.cancel()
+        interrupter.timer.cancel()
     assert caught - interrupter.sent_at < 2.0
     done = interrupted.value.epochs_done
     assert 0 < done < config.epochs and done % 2000 == 0
