@@ -36,6 +36,7 @@ from twolayer_jax.many_runs import (
 )
 from twolayer_jax.model import init_params
 from twolayer_jax.network import LAB_NETWORK, Network
+from twolayer_jax.one_run import make_train
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.summary import summarise
 
@@ -394,3 +395,19 @@ def test_a_bad_config_is_refused(options, message):
 def test_a_bad_network_is_refused_where_it_is_built(names, message):
     with pytest.raises(ValueError, match=message):
         Network(**names)
+
+
+def test_a_chunk_whose_runs_all_diverged_skips_its_epochs_and_changes_no_number():
+    """The linear network at lr 1 diverges within a few epochs; from the next segment on every
+    chunk of it is all NaN and skips its epochs. Each run's history and params are those of the
+    run trained alone in one program, which never skips: NaN losses, the accuracy an all-NaN
+    output gets, all-NaN params."""
+    config = TrainConfig(epochs=120, network=Network("identity", "identity"))
+    many = train(config, seeds=8, lr=1.0, dataset=LINEAR, segment_epochs=20)
+    alone = jax.jit(make_train(config))
+    for seed in range(8):
+        one = alone(jax.random.key(seed), HParams(lr=1.0), LINEAR.x, LINEAR.y)
+        assert np.isnan(np.asarray(one.loss)[-1])  # it did diverge, so its chunk did skip
+        np.testing.assert_array_equal(np.asarray(many.loss[seed]), np.asarray(one.loss))
+        np.testing.assert_array_equal(np.asarray(many.accuracy[seed]), np.asarray(one.accuracy))
+        assert all(np.isnan(np.asarray(leaf[seed])).all() for leaf in jax.tree.leaves(many.params))

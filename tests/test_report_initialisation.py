@@ -59,13 +59,14 @@ def test_cells_with_their_own_initialisation_train_as_their_own_grids():
 
 def test_the_start_is_measured_on_the_networks_the_grid_starts_from():
     """The statistics of one run by hand: the weights' spread as drawn, each layer's pre-activation
-    spread across the points (median over units), the output's range."""
+    spread across the points (median over units), the output's range, the loss."""
     seeds, width = 3, 10
     cell = Cell("", widths=(width, width), init="normal")
     narrow = dataclasses.replace(CONFIG, hidden=(width, width))
     params = cropped(cell_initial_params(CONFIG, cell, seeds), narrow.param_shapes)
-    x = jnp.asarray(data.xor_easy().x, jnp.float32)
-    statistics = init_section.starting_statistics(params, x, LAB_NETWORK)
+    xor = data.xor_easy()
+    x, y = jnp.asarray(xor.x, jnp.float32), jnp.asarray(xor.y, jnp.float32)
+    statistics = init_section.starting_statistics(params, x, y, LAB_NETWORK)
     run = jax.tree.map(lambda leaf: np.asarray(leaf[1], np.float64), params)
     a1 = np.asarray(x, np.float64) @ run["W1"] + run["b1"]
     z1 = 1 / (1 + np.exp(-a1))
@@ -77,6 +78,7 @@ def test_the_start_is_measured_on_the_networks_the_grid_starts_from():
         "layer1_spread": np.median(a1.std(axis=0)),
         "layer2_spread": np.median(a2.std(axis=0)),
         "output_range": output.max() - output.min(),
+        "loss": np.mean((output - xor.y) ** 2),
     }
     for name, value in expected.items():
         assert float(statistics[name][1]) == pytest.approx(value, rel=1e-4), name
@@ -145,6 +147,7 @@ def record(
                 "layer1_spread": 0.3,
                 "layer2_spread": spreads[i],
                 "output_range": spreads[i] / 10,
+                "loss": 0.25,
             }
             for i in inits
         ],
@@ -153,14 +156,17 @@ def record(
 
 def test_the_ordering_is_claimed_only_when_the_pairs_bear_it_out():
     agreeing = record({"a": 1600, "b": 550, "c": 900}, {"a": 0.06, "b": 0.8, "c": 0.3})
-    assert init_section.ordered_pairs(agreeing) == (3, 3)
+    assert init_section.ordered_pairs(agreeing, "layer2_spread") == (3, 3)
     assert "sooner in 3 of 3 pairs" in init_section.ordering_sentence(agreeing)[0]
     reversed_ = record({"a": 500, "b": 1600, "c": 900}, {"a": 0.06, "b": 0.8, "c": 0.3})
-    assert init_section.ordered_pairs(reversed_) == (0, 3)
-    assert "does not order them" in init_section.ordering_sentence(reversed_)[0]
+    assert init_section.ordered_pairs(reversed_, "layer2_spread") == (0, 3)
+    assert "so no starting statistic here orders them" in init_section.ordering_sentence(reversed_)[0]
     # a cell where fewer than half the seeds get there is no comparison
     few = record({"a": 1600, "b": 550}, {"a": 0.06, "b": 0.8}, at_100=10)
-    assert init_section.ordered_pairs(few) == (0, 0) and init_section.ordering_sentence(few) == []
+    assert (
+        init_section.ordered_pairs(few, "layer2_spread") == (0, 0)
+        and init_section.ordering_sentence(few) == []
+    )
 
 
 def test_the_lab_setting_names_the_soonest_and_says_apart_only_when_it_is():
@@ -179,8 +185,34 @@ def test_the_plateau_names_every_initialisation_at_once_and_counts_the_cells_on_
     stuck = record({"a": None, "b": None}, {"a": 0.06, "b": 0.8}, loss=0.2494)
     (sentence,) = init_section.plateau_sentences(stuck, 0.2494, 5000)
     assert "at 100 units, lr 1 (every initialisation)" in sentence
-    assert "2 of these 2 cells end still on the plateau" in sentence
+    assert "2 of these 2 cells still end on the plateau" in sentence
     partly = record({"a": None, "b": 900}, {"a": 0.06, "b": 0.8}, loss=0.1)
     (sentence,) = init_section.plateau_sentences(partly, 0.2494, 5000)
-    assert "(`a`)" in sentence and "plateau" not in sentence
+    assert "(`a`)" in sentence and "end on the plateau" not in sentence
+    assert (
+        "end off it without getting there: `a` at 100 units, lr 1 (median loss 0.1, accuracy 50.00 %)"
+        in sentence
+    )
     assert init_section.plateau_sentences(record({"a": 900}, {"a": 0.1}), 0.2494, 5000) == []
+
+
+def test_a_start_above_the_plateau_is_said_only_where_the_loss_is():
+    start = record({"a": 900, "b": 500}, {"a": 0.06, "b": 0.8})
+    assert not any("above it" in s for s in init_section.start_sentences(start, 0.2494))
+    start["start"][1]["loss"] = 0.47
+    (_, above) = init_section.start_sentences(start, 0.2494)
+    assert above.startswith("1 of the 2 start above the plateau's loss (0.2494), at 0.47 (`b`)")
+
+
+def test_the_flattest_layer_1_is_blamed_only_where_it_never_gets_there():
+    stuck = record(
+        {"lecun_normal": 900, "xavier_uniform": None}, {"lecun_normal": 0.06, "xavier_uniform": 0.01}
+    )
+    stuck["start"][1]["layer1_spread"], stuck["start"][1]["w1_std"] = 0.06, 0.14
+    (_, blamed) = init_section.plateau_sentences(stuck, 0.2494, 5000)
+    assert blamed.startswith("`xavier_uniform` at width 100 starts with the flattest layer 1")
+    assert "0.14 against `lecun_normal`'s 1" in blamed
+    # the flattest layer 1 that does get there is not blamed
+    stuck["cells"][1]["outcome"] = outcome(32, 900)
+    stuck["cells"][0]["outcome"] = outcome(0, None)
+    assert init_section.flat_layer_1_sentence(stuck, [stuck["cells"][0]]) == []

@@ -3,9 +3,11 @@ that carries it."""
 
 import math
 
+import numpy as np
 import pytest
 
-from twolayer_jax.report.study import cell_outcome, wilson_interval
+from twolayer_jax.one_run import TrainResult
+from twolayer_jax.report.study import cell_outcome, device_balanced_order, in_cell_order, wilson_interval
 from twolayer_jax.summary import RunSummary
 
 Z = 1.959963984540054  # the normal distribution's 97.5 % quantile
@@ -53,3 +55,22 @@ def test_a_cell_outcome_carries_the_interval_of_its_count():
     outcome = cell_outcome("x", runs)
     assert (outcome.at_100, outcome.seeds) == (3, 5)
     assert outcome.at_100_interval == wilson_interval(3, 5)
+
+
+@pytest.mark.parametrize(
+    ("cells", "seeds", "devices"), [(5, 32, 2), (3, 4, 2), (2, 3, 2), (4, 8, 1), (3, 8, 4)]
+)
+def test_the_training_order_gives_each_device_a_like_share_of_every_cell(cells, seeds, devices):
+    order = device_balanced_order(cells, seeds, devices)
+    assert sorted(order) == list(range(cells * seeds))  # every run once
+    per_device = np.array_split(order, devices)  # the devices' contiguous blocks
+    for block in per_device:
+        counts = np.bincount(block // seeds, minlength=cells)
+        assert counts.max() - counts.min() <= 1 if seeds % devices else len(set(counts)) == 1
+    # within a block, cell after cell, so a chunk of consecutive runs holds one cell
+    if seeds % devices == 0:
+        for block in per_device:
+            assert list(block // seeds) == sorted(block // seeds)
+    trained = np.arange(cells * seeds)[order] * 10  # a "result" computed in the training order
+    result = TrainResult(trained, trained, trained)
+    np.testing.assert_array_equal(in_cell_order(result, order).loss, np.arange(cells * seeds) * 10)

@@ -70,7 +70,7 @@ FORMULAS: dict[Initialisation, Callable[[float], str]] = {
     lecun_normal: lambda _: r"\mathcal N(0,\ 1/n_\mathrm{in})",
     normal: lambda std: rf"\mathcal N(0,\ {std:g}^2)",
     uniform: lambda bound: rf"U(-{bound:g},\ {bound:g})",
-    xavier_uniform: lambda _: r"U(\pm\sqrt{6/(n_\mathrm{in} + n_\mathrm{out})})",
+    xavier_uniform: lambda _: r"U(-a,\ a),\ a = \sqrt{6/(n_\mathrm{in} + n_\mathrm{out})}",
     he_normal: lambda _: r"\mathcal N(0,\ 2/n_\mathrm{in})",
 }
 

@@ -377,7 +377,9 @@ def fit_segment(
 ) -> Segment:
     """``count`` epochs of every run of ``layout`` from ``state`` (padded; its ``opt_state``
     None: a fresh one), and, when ``last`` (traced) is true, the loss and accuracy after them.
-    Compiled once per (config, layout, count, shapes, grad_fn, whether ``opt_state`` is None)."""
+    A chunk whose every parameter of every run is NaN (its runs have diverged) returns what its
+    epochs would without running them. Compiled once per (config, layout, count, shapes, grad_fn,
+    whether ``opt_state`` is None)."""
     widths = per_run_widths(widths, layout.runs)
     hparams = jax.tree.map(lambda value: jnp.broadcast_to(jnp.asarray(value), (layout.runs,)), hparams)
     inputs = {"state": state, **padded_to(layout, {"hparams": hparams, "widths": widths})}
@@ -394,6 +396,19 @@ def fit_segment(
         final = jax.lax.cond(last, final_metrics, skipped, done.state.params, run_x, y)
         return done.state, done.loss, done.accuracy, *(metric[None] for metric in final)
 
+    def dead_run(run, run_x):
+        """What :func:`one_run` computes for a run whose every parameter is NaN, without its
+        epochs: each update leaves it all NaN (a NaN weight makes every product it enters NaN,
+        so every gradient is NaN, and so is every optimizer's step), so every epoch's loss and
+        accuracy are those of the same all-NaN network, and so are the final ones."""
+        params, opt_state = run["state"]
+        if opt_state is None:  # the state a first segment returns: its optimizer's, started
+            opt_state = make_optimizer(config)(run["hparams"]).init(params)
+        loss, accuracy = final_metrics(params, run_x, y)
+        final = jax.lax.cond(last, lambda: (loss, accuracy), lambda: skipped())
+        history = [jnp.full((count,), metric) for metric in (loss, accuracy)]
+        return FitState(params, opt_state), *history, *(metric[None] for metric in final)
+
     def on_one_device(local):
         chunked = jax.tree.map(lambda leaf: leaf.reshape(layout.chunks, layout.chunk, *leaf.shape[1:]), local)
         # Each run of a chunk reads its own copy of x. With one shared x, vmap turns the chunk's
@@ -404,7 +419,11 @@ def fit_segment(
         chunk_x = jnp.broadcast_to(x, (layout.chunk, *jnp.shape(x)))
 
         def one_chunk(_, chunk):
-            return None, jax.vmap(one_run)(chunk, chunk_x)
+            # A chunk whose runs have all diverged to NaN skips its epochs (see dead_run): the
+            # learning rates past the stable step diverge within a few epochs and would
+            # otherwise be trained on for the rest of the run. Nothing else changes.
+            dead = all_nan(chunk["state"].params)
+            return None, jax.lax.cond(dead, jax.vmap(dead_run), jax.vmap(one_run), chunk, chunk_x)
 
         _, results = jax.lax.scan(one_chunk, None, chunked)
         return jax.tree.map(lambda leaf: leaf.reshape(layout.chunks * layout.chunk, *leaf.shape[2:]), results)
@@ -414,6 +433,11 @@ def fit_segment(
         None if layout.padded == layout.runs else jax.tree.map(lambda leaf: leaf[: layout.runs], state.params)
     )
     return Segment(state, params, *(leaf[: layout.runs] for leaf in history))
+
+
+def all_nan(params: Params) -> Array:
+    """Whether every entry of every parameter is NaN."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isnan(leaf)) for leaf in jax.tree.leaves(params)]))
 
 
 def select_run(tree, index: int):

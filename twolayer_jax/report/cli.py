@@ -428,11 +428,8 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
     section = grids["no_activation"]
     histories = loss_histories(section)
     fig = curves_figure(histories, "Without activation functions (a linear network)", loss_ceiling=1e3)
-    for ax, name in zip(fig.axes, histories, strict=False):
-        level = results["no_activation"][name]["least_squares_loss"]
-        ax.axhline(level, color="black", ls="--", lw=0.8, label=f"best affine fit {level:.4g}")
-        ax.legend(loc="upper right", fontsize="x-small")
-    files = {"no_activation": save(fig, out, "no_activation.png")}
+    levels = [results["no_activation"][name]["least_squares_loss"] for name in histories]
+    files = {"no_activation": save(with_affine_fit(fig, levels, "upper right"), out, "no_activation.png")}
     xor = next(d for d in datasets if d.name == XOR_EASY)
     grid = section[xor.name]
     cell = best_stable_cell(grid.outcomes)
@@ -449,6 +446,14 @@ def no_activation_figures(grids: dict, datasets: list[Dataset], results: dict, o
     boundary = decision_boundary_figure(boundary_axis(), output, xor.x, xor.y, title)
     files["no_activation_boundary"] = save(boundary, out, "no_activation_boundary.png")
     return files
+
+
+def with_affine_fit(fig, levels: list[float], legend_at: str):
+    """``fig`` with each panel's best affine fit's loss drawn across it, dashed, in its legend."""
+    for ax, level in zip(fig.axes, levels, strict=False):
+        ax.axhline(level, color="black", ls="--", lw=0.8, label=f"best affine fit {level:.4g}")
+        ax.legend(loc=legend_at, fontsize="x-small")
+    return fig
 
 
 def best_stable_cell(outcomes: list[CellOutcome]) -> int | None:
@@ -536,7 +541,9 @@ def figures(grids: dict, datasets: list[Dataset], results: dict, out: Path) -> d
     ((name, grid),) = grids[INITIALISATION].items()
     title = f"Initialisations on {name}, sigmoid, plain gradient descent: {seeds} seeds each"
     histories = initialisation_figure_histories(grid)
-    files["initialisation"] = save(curves_figure(histories, title), out, "initialisation.png")
+    level = results["no_activation"][name]["least_squares_loss"]
+    fig = with_affine_fit(curves_figure(histories, title), [level] * len(histories), "lower left")
+    files["initialisation"] = save(fig, out, "initialisation.png")
     return files
 
 

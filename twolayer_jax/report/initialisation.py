@@ -25,7 +25,7 @@ from twolayer_jax.network import Network
 from twolayer_jax.optimizers import HParams
 from twolayer_jax.report.explain import PLATEAU_MATCH, seeds_phrase
 from twolayer_jax.report.study import Cell, Experiment, GridResult, cell_initial_params, cropped
-from twolayer_jax.report.wording import faster_apart, listing, number, significant, whole_percent
+from twolayer_jax.report.wording import faster_apart, listing, number, percent, significant, whole_percent
 
 SECTION = "initialisation"  # the grid's section in plan() and in the trained grids
 # the lab's draw first, then what student solutions draw (np.random.randn; one uses U(−1, 1)),
@@ -36,6 +36,7 @@ RATES = (0.1, 1.0)  # a rate public solutions train at, and the lab's
 DATASET = XOR_EASY  # where the sigmoids' plateau is: linear leaves it within a few dozen epochs
 # "the wider start is the sooner" is said when at least this share of the comparable pairs agree
 AGREEMENT = 0.75
+ABOVE_PLATEAU = 0.1  # a starting loss this fraction above the best affine fit's is above the plateau
 
 
 def cell_label(init: str, width: int, lr: float) -> str:
@@ -69,14 +70,16 @@ def pre_activation_spread(pre_activation: jax.Array) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames="network")
-def starting_statistics(params: dict, x: jax.Array, network: Network) -> dict[str, jax.Array]:
-    """Per run (leading axis of ``params``): the standard deviation of W₁ and W₂ as drawn, the
-    spread across the data of layer 1's and layer 2's pre-activations, and the output's range
-    over the data (max ŷ − min ŷ)."""
+def starting_statistics(params: dict, x: jax.Array, y: jax.Array, network: Network) -> dict[str, jax.Array]:
+    """Per run (leading axis of ``params``): the standard deviation of W₁'s and W₂'s drawn
+    entries, the spread across the data of layer 1's and layer 2's pre-activations, the output's
+    range over the data (max ŷ − min ŷ), and the loss."""
+    loss_fn = network.loss_function()
 
     def one_run(run_params):
         cache = forward_layers(run_params, x, network)
         return {
+            "loss": loss_fn(cache.x3, cache.y, y),
             "w1_std": jnp.std(run_params["W1"]),
             "w2_std": jnp.std(run_params["W2"]),
             "layer1_spread": pre_activation_spread(cache.x1),
@@ -91,13 +94,13 @@ def starting_record(config: TrainConfig, dataset: Dataset, seeds: int) -> list[d
     """Per initialisation and width, the medians over seeds of :func:`starting_statistics`, to 2
     significant digits, on the initial params the grid's cells start from (drawn by the same
     compiled program, so it costs no compilation of its own)."""
-    x = jnp.asarray(dataset.x, config.dtype)
+    x, y = (jnp.asarray(a, config.dtype) for a in (dataset.x, dataset.y))
     rows = []
     for width in WIDTHS:
         narrow = dataclasses.replace(config, hidden=(width, width))
         for init in COMPARED:
             drawn = cell_initial_params(config, Cell("", widths=(width, width), init=init), seeds)
-            statistics = starting_statistics(cropped(drawn, narrow.param_shapes), x, config.network)
+            statistics = starting_statistics(cropped(drawn, narrow.param_shapes), x, y, config.network)
             medians = {name: significant(float(np.median(values))) for name, values in statistics.items()}
             rows.append({"init": init, "width": width, **medians})
     return rows
@@ -143,34 +146,48 @@ def introduction_sentence(record: dict, seeds: int) -> str:
     widths = listing([str(w) for w in record["widths"]])
     rates = listing([f"{r:g}" for r in record["rates"]])
     return (
-        f"The lab draws its weights as `{record['lab_init']}` does (the first row below); most student "
-        "solutions draw every weight from `np.random.randn`, which is `normal` here. On "
-        f"`{record['dataset']}`, where the plateau is, one grid trains each of them at widths {widths} and "
-        f"lr {rates}, {seeds} seeds per cell, every cell starting the same seeds from its own initialisation."
+        f"The lab draws its weights as `{record['lab_init']}` does; the public student solutions of this lab "
+        "mostly draw every weight from `np.random.randn`, which is `normal` here, and one from U(−1, 1), "
+        "`uniform`; `xavier_uniform` and `he_normal` are the scaled draws libraries default to. On "
+        f"`{record['dataset']}`, where the lab's network first sits on a plateau near the best affine fit's "
+        f"loss (see the learning rates above), one grid trains each of them at widths {widths} and lr "
+        f"{rates}, {seeds} seeds per cell, every cell starting the same seeds from its own initialisation "
+        "(the figure: the median loss of each; the table at the end: every cell)."
     )
 
 
-def start_sentences(record: dict, inputs: int) -> list[str]:
-    """What the start looks like per initialisation at the widest width: layer 1 against layer 2
-    (whose fan-in is the width), and the output's range over the data."""
+def table_sentence(seeds: int) -> str:
+    return (
+        f"The table describes the network each initialisation starts from, as medians over the {seeds} "
+        "seeds at epoch 0: the standard deviation of the drawn entries of W₁ and W₂; each layer's spread, "
+        "the standard deviation of a unit's pre-activation over the data points (the median over the "
+        "layer's units); the range of the output over the points; and the loss. $n_\\mathrm{in}$ and "
+        "$n_\\mathrm{out}$ are a layer's fan-in and fan-out; the normal draws are not truncated."
+    )
+
+
+def start_sentences(record: dict, affine_loss: float) -> list[str]:
+    """What the start looks like at the widest width: how flat the output is under every
+    initialisation, and which start above the plateau's loss instead of on it."""
     wide, lab = max(record["widths"]), record["lab_init"]
     rows = [start_of(record, init, wide) for init in record["compared"]]
     lab_row = start_of(record, lab, wide)
-    first, second = ([r[key] for r in rows] for key in ("layer1_spread", "layer2_spread"))
-    others = listing([f"{number(r['layer2_spread'])} under `{r['init']}`" for r in rows if r["init"] != lab])
     flattest = min(rows, key=lambda r: r["output_range"])
     widest = max(rows, key=lambda r: r["output_range"])
-    return [
-        f"At the start, layer 1's pre-activations (its fan-in: the {inputs} inputs) vary across the data by "
-        f"{number(min(first))} to {number(max(first))} over the initialisations (standard deviation over the "
-        f"points, median over units and seeds); layer 2's (its fan-in: the width) at width {wide} by "
-        f"{number(min(second))} to {number(max(second))}: {number(lab_row['layer2_spread'])} under `{lab}` "
-        f"against {others}.",
-        f"So the first network is nearly a constant function: over the {record['points']} points its output "
-        f"spans {number(lab_row['output_range'])} under `{lab}`, from {number(flattest['output_range'])} "
-        f"(`{flattest['init']}`) to {number(widest['output_range'])} (`{widest['init']}`), and a constant "
-        "output is where the plateau is.",
+    sentences = [
+        f"At width {wide} the initial network is nearly a constant function under every initialisation: its "
+        f"output's range over the {record['points']} points is {number(lab_row['output_range'])} under "
+        f"`{lab}`, and across initialisations from {number(flattest['output_range'])} "
+        f"(`{flattest['init']}`) to {number(widest['output_range'])} (`{widest['init']}`)."
     ]
+    above = [r for r in rows if r["loss"] > (1 + ABOVE_PLATEAU) * affine_loss]
+    if above:
+        losses = listing([f"{number(r['loss'])} (`{r['init']}`)" for r in above])
+        sentences.append(
+            f"{len(above)} of the {len(rows)} start above the plateau's loss ({number(affine_loss)}), at "
+            f"{losses}: their output is as flat but sits far from the labels' mean."
+        )
+    return sentences
 
 
 def comparable(cell: dict) -> bool:
@@ -179,37 +196,53 @@ def comparable(cell: dict) -> bool:
     return outcome["median_epochs_to_100"] is not None and 2 * outcome["at_100"] >= outcome["seeds"]
 
 
-def ordered_pairs(record: dict) -> tuple[int, int]:
-    """Over the pairs of comparable cells of one width and rate whose starting layer-2 spreads
-    and median epochs both differ: how many get to 100 % sooner from the wider spread, and how
+def ordered_pairs(record: dict, statistic: str) -> tuple[int, int]:
+    """Over the pairs of comparable cells of one width and rate whose starting ``statistic`` and
+    median epochs both differ: how many get to 100 % sooner from the larger statistic, and how
     many pairs there are."""
     agree = total = 0
     for width, lr in itertools.product(record["widths"], record["rates"]):
         cells = [c for c in cells_of(record, width, lr) if comparable(c)]
         for a, b in itertools.combinations(cells, 2):
-            spreads = [start_of(record, c["init"], width)["layer2_spread"] for c in (a, b)]
+            values = [start_of(record, c["init"], width)[statistic] for c in (a, b)]
             epochs = [c["outcome"]["median_epochs_to_100"] for c in (a, b)]
-            if spreads[0] == spreads[1] or epochs[0] == epochs[1]:
+            if values[0] == values[1] or epochs[0] == epochs[1]:
                 continue
             total += 1
-            agree += (spreads[0] > spreads[1]) == (epochs[0] < epochs[1])
+            agree += (values[0] > values[1]) == (epochs[0] < epochs[1])
     return agree, total
 
 
+# the starting statistics the ordering is tried against, in the words the sentence uses
+ORDERED_BY = {
+    "layer2_spread": "layer 2's spread",
+    "layer1_spread": "layer 1's spread",
+    "output_range": "the output's range",
+}
+
+
 def ordering_sentence(record: dict) -> list[str]:
-    agree, total = ordered_pairs(record)
+    """Which starting statistic orders the comparable cells by their epochs to 100 %, counted
+    over pairs, and what that count can and cannot say."""
+    counts = {key: ordered_pairs(record, key) for key in ORDERED_BY}
+    agree, total = counts["layer2_spread"]
     if total == 0:
         return []
+    settings = len({(c["width"], c["lr"]) for c in record["cells"] if comparable(c)})
+    tried = [f"{ORDERED_BY[k]} {a} of {t}" for k, (a, t) in counts.items() if k != "layer2_spread" and t]
+    others = f" ({listing(tried)})" if tried else ""
     pairs = f"{agree} of {total} pairs of initialisations of the same width and rate"
     if agree >= AGREEMENT * total:
         return [
-            "Where at least half the seeds get to 100 %, the initialisation whose layer-2 pre-activations "
-            f"vary more across the data at the start gets there sooner in {pairs}: the more the hidden "
-            "units tell the points apart from the start, the shorter the plateau."
+            f"Where at least half the seeds get to 100 % ({settings} of the grid's settings), the "
+            "initialisation whose layer-2 pre-activations vary more across the data at the start gets there "
+            f"sooner in {pairs}"
+            f"{others}. That is a correlation over a few settings, not a cause: layer 2's spread follows "
+            "the scale W₂ is drawn at, which moves every later layer's gradient too."
         ]
     return [
-        "Where at least half the seeds get to 100 %, the wider layer-2 spread at the start gets there "
-        f"sooner in only {pairs}, so the starting spread does not order them."
+        "Where at least half the seeds get to 100 %, the wider layer-2 spread at the start gets there sooner "
+        f"in only {pairs}{others}, so no starting statistic here orders them."
     ]
 
 
@@ -232,16 +265,17 @@ def lab_setting_sentence(record: dict, lab_lr: float) -> list[str]:
 
 
 def median_epochs(outcome: dict) -> str:
-    """``555 epochs (30 of 32 seeds get there)``, or ``1672 epochs`` when every seed does."""
+    """``555 epochs over the 30 of 32 seeds that get there``, or ``1672 epochs`` when every seed does."""
     text = f"{number(outcome['median_epochs_to_100'])} epochs"
     if outcome["at_100"] < outcome["seeds"]:
-        text += f" ({seeds_phrase(outcome['at_100'], outcome['seeds'])} get there)"
+        text += f" over the {seeds_phrase(outcome['at_100'], outcome['seeds'])} that get there"
     return text
 
 
 def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str]:
-    """Where no seed gets to 100 %, per width and rate, and how many of those cells still sit on
-    the plateau: at the best affine fit's loss, which a nearly constant network sits at."""
+    """Where no seed gets to 100 %, per width and rate; how many of those cells still sit on the
+    plateau (at the best affine fit's loss) and where the others end; and, when the lab's
+    setting has such a cell, how flat that initialisation's layer 1 starts against the lab's."""
     stuck = [c for c in record["cells"] if c["outcome"]["at_100"] == 0 and c["outcome"]["diverged"] == 0]
     if not stuck:
         return []
@@ -255,18 +289,52 @@ def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str
                 else listing([f"`{init}`" for init in inits])
             )
             places.append(f"at {setting_label(width, lr)} ({named})")
-    on_fit = [
-        c
-        for c in stuck
-        if abs(c["outcome"]["median_final_loss"] - affine_loss) <= PLATEAU_MATCH * affine_loss
-    ]
+    on_fit = [c for c in stuck if on_plateau(c, affine_loss)]
+    off_fit = [c for c in stuck if not on_plateau(c, affine_loss)]
     text = f"No seed gets to 100 % within {epochs} epochs {listing(places)}"
     if on_fit:
         text += (
-            f"; {len(on_fit)} of these {len(stuck)} cells end still on the plateau, their median loss within "
+            f"; {len(on_fit)} of these {len(stuck)} cells still end on the plateau, their median loss within "
             f"{whole_percent(PLATEAU_MATCH)} % of the best affine fit's {number(affine_loss)}"
         )
-    return [text + "."]
+    if off_fit:
+        ends = listing(
+            [
+                f"`{c['init']}` at {setting_label(c['width'], c['lr'])} (median loss "
+                f"{number(c['outcome']['median_final_loss'])}, accuracy "
+                f"{percent(c['outcome']['median_final_accuracy'])})"
+                for c in off_fit
+            ]
+        )
+        text += f", and the others end off it without getting there: {ends}"
+    return [text + ".", *flat_layer_1_sentence(record, stuck)]
+
+
+def on_plateau(cell: dict, affine_loss: float) -> bool:
+    return abs(cell["outcome"]["median_final_loss"] - affine_loss) <= PLATEAU_MATCH * affine_loss
+
+
+def flat_layer_1_sentence(record: dict, stuck: list[dict]) -> list[str]:
+    """An initialisation that no seed of gets to 100 % at the widest width, at every rate, and
+    that starts with the flattest layer 1 there: its W₁ scale against the lab's."""
+    wide, lab = max(record["widths"]), record["lab_init"]
+    rows = [start_of(record, init, wide) for init in record["compared"]]
+    flattest = min(rows, key=lambda r: r["layer1_spread"])
+    stuck_everywhere = all(
+        any(c["init"] == flattest["init"] and c["width"] == wide and c["lr"] == lr for c in stuck)
+        for lr in record["rates"]
+    )
+    if not stuck_everywhere or flattest["init"] == lab:
+        return []
+    lab_row = start_of(record, lab, wide)
+    return [
+        f"`{flattest['init']}` at width {wide} starts with the flattest layer 1: its bound counts the "
+        "fan-out "
+        f"too, so W₁ is drawn with a standard deviation of {number(flattest['w1_std'])} against `{lab}`'s "
+        f"{number(lab_row['w1_std'])}, and layer 1 varies over the data by "
+        f"{number(flattest['layer1_spread'])} "
+        f"against {number(lab_row['layer1_spread'])}."
+    ]
 
 
 def initialisation_paragraphs(results: dict) -> list[str]:
@@ -275,7 +343,8 @@ def initialisation_paragraphs(results: dict) -> list[str]:
     epochs = results["settings"]["epochs"]
     return [
         introduction_sentence(record, results["settings"]["seeds"]),
-        " ".join(start_sentences(record, results["settings"]["inputs"]) + ordering_sentence(record)),
+        table_sentence(results["settings"]["seeds"]),
+        " ".join(start_sentences(record, affine) + ordering_sentence(record)),
         " ".join(
             lab_setting_sentence(record, results["settings"]["lab_lr"])
             + plateau_sentences(record, affine, epochs)

@@ -199,25 +199,49 @@ def train_cells(
     ``config.hidden``: the same initial network as padded to the full width (its unused units
     zero either way), so the padding changes a run's arithmetic only by the exact zeros its dot
     products add. The params come back padded to ``config.hidden`` with zeros."""
-    keys = jnp.tile(seed_keys(0, seeds), len(cells))
+    order = device_balanced_order(len(cells), seeds, jax.device_count())
+    keys = jnp.tile(seed_keys(0, seeds), len(cells))[order]
     hparams = jax.tree.map(
-        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds), *(c.hparams for c in cells)
+        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds)[order],
+        *(c.hparams for c in cells),
     )
     widths = None
     if any(c.widths is not None for c in cells):
-        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)
+        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)[order]
     own_inits = any(c.init is not None for c in cells)
     if padding == config.hidden and not own_inits:
-        return train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
+        result = train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
+        return in_cell_order(result, order)
     narrow = dataclasses.replace(config, hidden=padding)
     layout = seed_layout(len(keys), jax.device_count(), default_chunk_size())
     if own_inits:
-        drawn = padded_to(layout, cells_initial_params(config, cells, seeds))
+        drawn = padded_to(
+            layout, jax.tree.map(lambda leaf: leaf[order], cells_initial_params(config, cells, seeds))
+        )
     else:
         drawn = initial_params_many(config.architecture, layout, keys, widths)
     params = cropped(drawn, narrow.param_shapes)
     result = fit_many(narrow, layout, params, hparams, dataset.x, dataset.y, widths, progress=progress)
-    return result._replace(params=zero_padded(result.params, config.param_shapes))
+    return in_cell_order(result._replace(params=zero_padded(result.params, config.param_shapes)), order)
+
+
+def device_balanced_order(cells: int, seeds: int, devices: int) -> np.ndarray:
+    """The runs of ``cells`` × ``seeds`` (cell-major: run c·S + s) in the order they train in:
+    the seeds split into one block per device, and within a block cell after cell. The devices
+    split the runs in contiguous blocks, so each then trains a like share of every cell, and
+    chunks hold one cell each. A run's numbers do not depend on where it trains (tested); the
+    time does: a chunk whose runs have all diverged skips its epochs
+    (:func:`twolayer_jax.many_runs.fit_segment`), and a device that drew the diverging cells
+    alone would leave the other's work to set the pace."""
+    block = np.arange(seeds) * devices // seeds
+    runs = np.arange(cells * seeds)
+    return np.lexsort((runs % seeds, runs // seeds, block[runs % seeds]))
+
+
+def in_cell_order(result: TrainResult, order: np.ndarray) -> TrainResult:
+    """A result trained in ``order`` (:func:`device_balanced_order`) back in cell-major order."""
+    inverse = np.argsort(order)
+    return jax.tree.map(lambda leaf: leaf[inverse], result)
 
 
 def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> Params:

@@ -477,13 +477,15 @@ def initialisation_discussion(results: dict) -> list[str]:
         figure(results, "initialisation", "median loss curves of each initialisation at each width and rate"),
         "",
     ]
-    paragraphs = initialisation_paragraphs(results)
+    introduction, table, *rest = initialisation_paragraphs(results)
     lines += [
-        paragraphs[0],
+        introduction,
+        "",
+        table,
         "",
         *starting_table(record),
         "",
-        *(line for p in paragraphs[1:] for line in (p, "")),
+        *(line for p in rest for line in (p, "")),
     ]
     rows = [(c["outcome"]["label"], c["outcome"]) for c in record["cells"]]
     return [*lines, f"{record['dataset']}:", "", *outcome_table("initialisation, width, lr", rows)]
@@ -493,15 +495,15 @@ def starting_table(record: dict) -> list[str]:
     """Each initialisation's distribution, and its first network at each width: medians over seeds."""
     header = (
         "| initialisation | draws each weight from | width | W₁'s std | W₂'s std | layer-1 spread | layer-2 spread "
-        "| output range over the data |"
+        "| output range over the data | loss |"
     )
     rows = [
         f"| `{r['init']}` | ${record['formulas'][r['init']]}$ | {r['width']} | {number(r['w1_std'])} "
         f"| {number(r['w2_std'])} | {number(r['layer1_spread'])} | {number(r['layer2_spread'])} "
-        f"| {number(r['output_range'])} |"
+        f"| {number(r['output_range'])} | {number(r['loss'])} |"
         for r in record["start"]
     ]
-    return [header, "|---|---|---|---|---|---|---|---|", *rows]
+    return [header, "|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
