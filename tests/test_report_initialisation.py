@@ -216,3 +216,20 @@ def test_the_flattest_layer_1_is_blamed_only_where_it_never_gets_there():
     stuck["cells"][1]["outcome"] = outcome(32, 900)
     stuck["cells"][0]["outcome"] = outcome(0, None)
     assert init_section.flat_layer_1_sentence(stuck, [stuck["cells"][0]]) == []
+
+
+def test_the_conclusion_names_only_a_lead_that_is_ranges_apart_and_the_cells_that_never_get_there():
+    def results_of(rec):
+        return {"initialisation": rec, "settings": {"lab_lr": 1.0}}
+
+    apart = record(
+        {"lecun_normal": 1600, "normal": 550, "xavier_uniform": None},
+        {"lecun_normal": 0.06, "normal": 0.8, "xavier_uniform": 0.01},
+    )
+    (sentence,) = init_section.conclusion_sentence(results_of(apart))
+    assert "`normal` gets there in a median of 550 epochs against `lecun_normal`'s 1600 epochs" in sentence
+    assert sentence.endswith("`xavier_uniform` brings no seed there.")
+    close = record({"lecun_normal": 1600, "normal": 1500}, {"lecun_normal": 0.06, "normal": 0.8})
+    for cell in close["cells"]:
+        cell["outcome"]["quartiles_epochs_to_100"] = (1400, 1700)
+    assert init_section.conclusion_sentence(results_of(close)) == []

@@ -246,20 +246,25 @@ def ordering_sentence(record: dict) -> list[str]:
     ]
 
 
+def lab_setting(record: dict, lab_lr: float) -> tuple[list[dict], dict, dict | None]:
+    """The cells at the lab's width and rate, the lab's own initialisation's among them, and the
+    comparable one that gets to 100 % soonest (None if none is comparable)."""
+    cells = cells_of(record, max(record["widths"]), lab_lr)
+    own = next(c for c in cells if c["init"] == record["lab_init"])
+    comparables = [c for c in cells if comparable(c)]
+    soonest = min(comparables, key=lambda c: c["outcome"]["median_epochs_to_100"], default=None)
+    return cells, own, soonest
+
+
 def lab_setting_sentence(record: dict, lab_lr: float) -> list[str]:
     """At the lab's width and rate: the soonest initialisation against the lab's own."""
-    width, lab = max(record["widths"]), record["lab_init"]
-    cells = cells_of(record, width, lab_lr)
-    own = next(c for c in cells if c["init"] == lab)
-    soonest = min(
-        (c for c in cells if comparable(c)), key=lambda c: c["outcome"]["median_epochs_to_100"], default=None
-    )
+    _, own, soonest = lab_setting(record, lab_lr)
     if soonest is None or soonest is own:
         return []
     apart = " (interquartile ranges apart)" if faster_apart(soonest["outcome"], own["outcome"]) else ""
     return [
-        f"At the lab's {setting_label(width, lab_lr)}, `{soonest['init']}` takes a median of "
-        f"{median_epochs(soonest['outcome'])} to 100 % against `{lab}`'s "
+        f"At the lab's {setting_label(max(record['widths']), lab_lr)}, `{soonest['init']}` takes a median of "
+        f"{median_epochs(soonest['outcome'])} to 100 % against `{record['lab_init']}`'s "
         f"{median_epochs(own['outcome'])}{apart}."
     ]
 
@@ -360,3 +365,24 @@ def initialisation_figure_histories(grid: GridResult) -> dict[str, dict[str, np.
         panel = setting_label(cell.widths[0], float(cell.hparams.lr))
         panels.setdefault(panel, {})[cell.init] = np.asarray(result.loss)
     return panels
+
+
+def conclusion_sentence(results: dict) -> list[str]:
+    """For the report's conclusion: at the lab's width and rate, the initialisation that gets to
+    100 % soonest when it is interquartile ranges ahead of the lab's, and those that bring no seed
+    there."""
+    record, lab_lr = results[SECTION], results["settings"]["lab_lr"]
+    cells, own, soonest = lab_setting(record, lab_lr)
+    parts = []
+    if soonest is not None and soonest is not own and faster_apart(soonest["outcome"], own["outcome"]):
+        parts.append(
+            f"`{soonest['init']}` gets there in a median of {median_epochs(soonest['outcome'])} against "
+            f"`{record['lab_init']}`'s {median_epochs(own['outcome'])}"
+        )
+    none = [f"`{c['init']}`" for c in cells if c["outcome"]["at_100"] == 0]
+    if none:
+        parts.append(f"{listing(none)} {'brings' if len(none) == 1 else 'bring'} no seed there")
+    if not parts:
+        return []
+    setting = setting_label(max(record["widths"]), lab_lr)
+    return [f"The scale of the first weights matters too: at the lab's {setting}, {'; '.join(parts)}."]

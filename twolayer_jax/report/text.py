@@ -11,6 +11,7 @@ from twolayer_jax.data import LINEAR, XOR_EASY
 from twolayer_jax.report import explain
 from twolayer_jax.report.explain import ROUNDING_SLOPE
 from twolayer_jax.report.initialisation import SECTION as INITIALISATION
+from twolayer_jax.report.initialisation import conclusion_sentence as initialisation_conclusion
 from twolayer_jax.report.initialisation import initialisation_paragraphs
 from twolayer_jax.report.wording import (
     faster_apart,
@@ -920,6 +921,7 @@ def conclusion(results: dict) -> list[str]:
         "A hand-written backward pass, checked against `jax.grad` and finite differences, is all plain gradient "
         "descent needs to learn both datasets; whether a given seed gets there is a matter of the learning rate "
         "and the width.",
+        *initialisation_conclusion(results),
     ]
     if splits:
         sentences.append(
