@@ -174,7 +174,7 @@ def test_the_lab_setting_names_the_soonest_and_says_apart_only_when_it_is():
     for cell in near["cells"]:
         cell["outcome"]["quartiles_epochs_to_100"] = (1400, 1700)
     (sentence,) = init_section.lab_setting_sentence(near, 1.0)
-    assert "`normal` takes a median of 1500 epochs" in sentence and "apart" not in sentence
+    assert "`normal` gets to 100 % in a median of 1500 epochs" in sentence and "apart" not in sentence
     apart = record({"lecun_normal": 1600, "normal": 550}, {"lecun_normal": 0.06, "normal": 0.8})
     assert "(interquartile ranges apart)" in init_section.lab_setting_sentence(apart, 1.0)[0]
     own_soonest = record({"lecun_normal": 500, "normal": 550}, {"lecun_normal": 0.06, "normal": 0.8})
@@ -190,8 +190,8 @@ def test_the_plateau_names_every_initialisation_at_once_and_counts_the_cells_on_
     (sentence,) = init_section.plateau_sentences(partly, 0.2494, 5000)
     assert "(`a`)" in sentence and "end on the plateau" not in sentence
     assert (
-        "end off it without getting there: `a` at 100 units, lr 1 (median loss 0.1, accuracy 50.00 %)"
-        in sentence
+        "end at another loss, without getting there: `a` at 100 units, lr 1 "
+        "(median loss 0.1, accuracy 50.00 %)" in sentence
     )
     assert init_section.plateau_sentences(record({"a": 900}, {"a": 0.1}), 0.2494, 5000) == []
 

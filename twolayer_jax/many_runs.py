@@ -33,6 +33,7 @@ from twolayer_jax.config import Architecture, TrainConfig, check_train_many, req
 from twolayer_jax.devices import platform as device_platform
 from twolayer_jax.gradients import GradFn
 from twolayer_jax.model import Params
+from twolayer_jax.model import accuracy as model_accuracy
 from twolayer_jax.one_run import (
     FitState,
     TrainResult,
@@ -400,11 +401,14 @@ def fit_segment(
         """What :func:`one_run` computes for a run whose every parameter is NaN, without its
         epochs: each update leaves it all NaN (a NaN weight makes every product it enters NaN,
         so every gradient is NaN, and so is every optimizer's step), so every epoch's loss and
-        accuracy are those of the same all-NaN network, and so are the final ones."""
+        accuracy are those of the same all-NaN network, and so are the final ones: its output is
+        NaN at every point (every activation passes NaN on), so its loss is NaN and its accuracy
+        what a NaN output scores, without a forward pass to compile."""
         params, opt_state = run["state"]
         if opt_state is None:  # the state a first segment returns: its optimizer's, started
             opt_state = make_optimizer(config)(run["hparams"]).init(params)
-        loss, accuracy = final_metrics(params, run_x, y)
+        nan = jnp.full(jnp.shape(y), jnp.nan, dtype)
+        loss, accuracy = jnp.asarray(jnp.nan, dtype), model_accuracy(nan, jnp.asarray(y, dtype))
         final = jax.lax.cond(last, lambda: (loss, accuracy), lambda: skipped())
         history = [jnp.full((count,), metric) for metric in (loss, accuracy)]
         return FitState(params, opt_state), *history, *(metric[None] for metric in final)

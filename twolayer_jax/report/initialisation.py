@@ -263,17 +263,17 @@ def lab_setting_sentence(record: dict, lab_lr: float) -> list[str]:
         return []
     apart = " (interquartile ranges apart)" if faster_apart(soonest["outcome"], own["outcome"]) else ""
     return [
-        f"At the lab's {setting_label(max(record['widths']), lab_lr)}, `{soonest['init']}` takes a median of "
-        f"{median_epochs(soonest['outcome'])} to 100 % against `{record['lab_init']}`'s "
+        f"At the lab's {setting_label(max(record['widths']), lab_lr)}, `{soonest['init']}` gets to 100 % "
+        f"in a median of {median_epochs(soonest['outcome'])} against `{record['lab_init']}`'s "
         f"{median_epochs(own['outcome'])}{apart}."
     ]
 
 
 def median_epochs(outcome: dict) -> str:
-    """``555 epochs over the 30 of 32 seeds that get there``, or ``1672 epochs`` when every seed does."""
+    """``555 epochs (over the 30 of 32 seeds that do)``, or ``1672 epochs`` when every seed does."""
     text = f"{number(outcome['median_epochs_to_100'])} epochs"
     if outcome["at_100"] < outcome["seeds"]:
-        text += f" over the {seeds_phrase(outcome['at_100'], outcome['seeds'])} that get there"
+        text += f" (over the {seeds_phrase(outcome['at_100'], outcome['seeds'])} that do)"
     return text
 
 
@@ -311,7 +311,7 @@ def plateau_sentences(record: dict, affine_loss: float, epochs: int) -> list[str
                 for c in off_fit
             ]
         )
-        text += f", and the others end off it without getting there: {ends}"
+        text += f", and the others end at another loss, without getting there: {ends}"
     return [text + ".", *flat_layer_1_sentence(record, stuck)]
 
 
