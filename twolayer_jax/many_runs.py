@@ -402,8 +402,8 @@ def fit_segment(
         epochs: each update leaves it all NaN (a NaN weight makes every product it enters NaN,
         so every gradient is NaN, and so is every optimizer's step), so every epoch's loss and
         accuracy are those of the same all-NaN network, and so are the final ones: its output is
-        NaN at every point (every activation passes NaN on), so its loss is NaN and its accuracy
-        what a NaN output scores, without a forward pass to compile."""
+        NaN at every point (the output unit adds its NaN bias, whatever reaches it), so its loss
+        is NaN and its accuracy what a NaN output scores, without a forward pass to compile."""
         params, opt_state = run["state"]
         if opt_state is None:  # the state a first segment returns: its optimizer's, started
             opt_state = make_optimizer(config)(run["hparams"]).init(params)
