@@ -397,12 +397,13 @@ def test_a_bad_network_is_refused_where_it_is_built(names, message):
         Network(**names)
 
 
-def test_a_chunk_whose_runs_all_diverged_skips_its_epochs_and_changes_no_number():
-    """The linear network at lr 1 diverges within a few epochs; from the next segment on every
-    chunk of it is all NaN and skips its epochs. Each run's history and params are those of the
-    run trained alone in one program, which never skips: NaN losses, the accuracy an all-NaN
-    output gets, all-NaN params."""
-    config = TrainConfig(epochs=120, network=Network("identity", "identity"))
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_a_chunk_whose_runs_all_diverged_skips_its_epochs_and_changes_no_number(activation):
+    """The network with a linear output at lr 1 diverges within a few epochs; from the next
+    segment on every chunk of it is all NaN and skips its epochs. Each run's history and params
+    are those of the run trained alone in one program, which never skips: NaN losses, the
+    accuracy an all-NaN output gets, all-NaN params."""
+    config = TrainConfig(epochs=120, network=Network(activation, "identity"))
     many = train(config, seeds=8, lr=1.0, dataset=LINEAR, segment_epochs=20)
     alone = jax.jit(make_train(config))
     for seed in range(8):
