@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from report_records import outcome
 
 from twolayer_jax import data
 from twolayer_jax.config import TrainConfig
@@ -14,7 +15,6 @@ from twolayer_jax.model import init_params
 from twolayer_jax.network import LAB_NETWORK
 from twolayer_jax.one_run import TrainResult
 from twolayer_jax.report import explain
-from twolayer_jax.report.study import wilson_interval
 from twolayer_jax.report.wording import significant
 from twolayer_jax.summary import RunSummary
 
@@ -165,21 +165,6 @@ def test_a_record_keeps_two_significant_digits_and_a_median_some_run_had():
 
 
 # ---------------------------------------------------------------- sentences
-
-
-def outcome(at_100: int, seeds: int = 8, epochs: int | None = 1000, spread: int = 0) -> dict:
-    return {
-        "label": "x",
-        "seeds": seeds,
-        "at_100": at_100,
-        "at_100_interval": wilson_interval(at_100, seeds),
-        "median_epochs_to_100": epochs if at_100 else None,
-        "quartiles_epochs_to_100": (epochs - spread, epochs + spread) if at_100 else None,
-        "diverged": 0,
-        "first_divergence": None,
-        "median_final_loss": 0.01,
-        "median_final_accuracy": 1.0 if at_100 == seeds else 0.5,
-    }
 
 
 SETTINGS = {"lab_lr": 1.0, "hidden": [100, 100], "dtype": "float32", "seeds": 32, "epochs": 5000}

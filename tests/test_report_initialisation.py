@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from report_records import outcome
 
 from twolayer_jax import data
 from twolayer_jax.config import TrainConfig
@@ -21,7 +22,6 @@ from twolayer_jax.report.study import (
     cell_initial_params,
     cropped,
     run_grid,
-    wilson_interval,
 )
 
 CONFIG = TrainConfig(epochs=30, grad="manual", optimizer_impl="manual")
@@ -106,21 +106,6 @@ def test_every_initialisation_has_a_formula_and_an_alias_shares_its_entrys():
 # ---------------------------------------------------------------- sentences
 
 
-def outcome(at_100: int, epochs: int | None, seeds: int = 32, spread: int = 0, loss: float = 0.01) -> dict:
-    return {
-        "label": "x",
-        "seeds": seeds,
-        "at_100": at_100,
-        "at_100_interval": wilson_interval(at_100, seeds),
-        "median_epochs_to_100": epochs if at_100 else None,
-        "quartiles_epochs_to_100": (epochs - spread, epochs + spread) if at_100 else None,
-        "diverged": 0,
-        "first_divergence": None,
-        "median_final_loss": loss,
-        "median_final_accuracy": 1.0 if at_100 == seeds else 0.5,
-    }
-
-
 def record(
     epochs: dict[str, int | None], spreads: dict[str, float], at_100: int = 32, loss: float = 0.01
 ) -> dict:
@@ -135,7 +120,12 @@ def record(
         "widths": [100],
         "rates": [1.0],
         "cells": [
-            {"init": i, "width": 100, "lr": 1.0, "outcome": outcome(at_100 if e else 0, e, loss=loss)}
+            {
+                "init": i,
+                "width": 100,
+                "lr": 1.0,
+                "outcome": outcome(at_100 if e else 0, seeds=32, epochs=e, loss=loss),
+            }
             for i, e in epochs.items()
         ],
         "start": [
@@ -213,8 +203,8 @@ def test_the_flattest_layer_1_is_blamed_only_where_it_never_gets_there():
     assert blamed.startswith("`xavier_uniform` at width 100 starts with the flattest layer 1")
     assert "0.14 against `lecun_normal`'s 1" in blamed
     # the flattest layer 1 that does get there is not blamed
-    stuck["cells"][1]["outcome"] = outcome(32, 900)
-    stuck["cells"][0]["outcome"] = outcome(0, None)
+    stuck["cells"][1]["outcome"] = outcome(32, seeds=32, epochs=900)
+    stuck["cells"][0]["outcome"] = outcome(0, seeds=32, epochs=None)
     assert init_section.flat_layer_1_sentence(stuck, [stuck["cells"][0]]) == []
 
 
