@@ -1,7 +1,10 @@
 """The report's grids: a width sweep trains each group of widths at its own padding, and every
 cell comes back, in its place, as the same run the widest padding would have trained."""
 
+import collections
 import dataclasses
+import logging
+import re
 
 import chex
 import jax
@@ -80,3 +83,36 @@ def test_the_lab_width_is_the_learning_rate_grids_lab_cell_to_the_last_bit(dtype
     assert [c.label for c in joined.cells] == [o.label for o in joined.outcomes] == ["2", "100"]
     assert joined.outcomes == [narrow.outcomes[0], dataclasses.replace(rates.outcomes[lab], label="100")]
     chex.assert_trees_all_equal(joined.results, [narrow.results[0], rates.results[lab]])
+
+
+def compiled_programs(action) -> collections.Counter:
+    """The names of the programs JAX compiles while ``action()`` runs."""
+    names = collections.Counter()
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            match = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
+            if match:
+                names[match.group(1)] += 1
+
+    handler = Collect()
+    logging.getLogger("jax").addHandler(handler)
+    try:
+        with jax.log_compiles():
+            action()
+    finally:
+        logging.getLogger("jax").removeHandler(handler)
+    return names
+
+
+def test_a_grid_compiles_its_programs_and_next_to_nothing_else():
+    """A grid's bookkeeping (training order, crop, padding, each cell's share) is NumPy's: on JAX
+    arrays every operation compiles a program of its own per shape, hundreds in a report. What
+    else compiles is JAX's own: the seeds' keys and the joined histories."""
+    cells = [Cell("a", HParams(lr=1.0), (3, 5)), Cell("b", HParams(lr=0.5), (13, 13))]
+    cells.append(Cell("c", HParams(lr=0.7)))
+    names = compiled_programs(lambda: run_grid(TrainConfig(epochs=7, hidden=(37, 35)), XOR, cells, seeds=5))
+    assert names["fit_segment"] == 3  # one per padding: (8, 8), (32, 32) and (37, 35)
+    expected = {"fit_segment": 3, "initial_params_many": 2, "fresh_opt_state": 3}  # at most
+    others = names - collections.Counter(expected)
+    assert sum(others.values()) <= 3, names

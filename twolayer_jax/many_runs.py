@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
@@ -161,6 +161,15 @@ def padded_to(layout: SeedLayout, tree):
     are dropped from the result."""
     fill = jnp.minimum(jnp.arange(layout.padded), layout.runs - 1)
     return jax.tree.map(lambda leaf: leaf[fill], tree)
+
+
+def on_the_devices(layout: SeedLayout, tree):
+    """A host tree of ``layout.runs`` runs (leading axis), padded as :func:`padded_to` pads and
+    split across the devices as :func:`initial_params_many` leaves its params, so a training
+    program takes it as it takes those (one compiled program for both)."""
+    fill = np.minimum(np.arange(layout.padded), layout.runs - 1)
+    sharding = NamedSharding(seed_mesh(), P(SEED_AXIS))
+    return jax.device_put(jax.tree.map(lambda leaf: np.take(leaf, fill, axis=0), tree), sharding)
 
 
 def per_run_widths(widths: ArrayLike | None, runs: int) -> Array | None:

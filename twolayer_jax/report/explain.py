@@ -21,12 +21,20 @@ import numpy as np
 from manual import backward_with_deltas
 from twolayer_jax.config import TrainConfig
 from twolayer_jax.data import LINEAR, Dataset
-from twolayer_jax.many_runs import default_chunk_size, initial_params_many, seed_keys, seed_layout, select_run
+from twolayer_jax.many_runs import select_run
 from twolayer_jax.model import forward_layers
 from twolayer_jax.network import Network
 from twolayer_jax.optimizers import LEARNING_RATES as OPTIMIZER_RATES
 from twolayer_jax.optimizers import HParams
-from twolayer_jax.report.study import Cell, CellOutcome, Experiment, GridResult, cell_outcome, epoch_quantiles
+from twolayer_jax.report.study import (
+    Cell,
+    CellOutcome,
+    Experiment,
+    GridResult,
+    cell_outcome,
+    epoch_quantiles,
+    seeds_initial_params,
+)
 from twolayer_jax.report.wording import (
     faster_apart,
     interquartile,
@@ -156,18 +164,10 @@ def curvatures(params: dict, x: jax.Array, y: jax.Array, network: Network) -> ja
     return jax.vmap(output_layer_curvature, in_axes=(0, None, None, None))(params, x, y, network)
 
 
-def initial_params(config: TrainConfig, seeds: int) -> dict:
-    """Seeds 0..S−1's initial params (leading axis: seeds), drawn by the program that draws them
-    for training S runs of ``config``'s architecture, so the extra grids have compiled it."""
-    layout = seed_layout(seeds, jax.device_count(), default_chunk_size())
-    params = initial_params_many(config.architecture, layout, seed_keys(0, seeds), None)
-    return jax.tree.map(lambda leaf: leaf[:seeds], params)
-
-
 def stability_limit(dataset: Dataset, config: TrainConfig, seeds: int) -> float:
     """The median over seeds of 2/λ_max of the output layer's Hessian at initialisation: the
     largest rate at which even that layer alone would not overshoot."""
-    params = initial_params(config, seeds)
+    params = seeds_initial_params(config.architecture, seeds)
     x, y = (jnp.asarray(a, config.dtype) for a in (dataset.x, dataset.y))
     curvature = curvatures(params, x, y, config.network)
     return float(np.median(2 / np.asarray(curvature)))
@@ -454,7 +454,7 @@ def delta_ratio_record(dataset: Dataset, config: TrainConfig, activations: list[
     """Per hidden activation, the median over seeds of ‖δ₂‖/‖δ₃‖ and ‖δ₁‖/‖δ₃‖ at
     initialisation (‖δ₁‖/‖δ₃‖, which the report prints, to 2 significant digits): how much of the
     output's gradient reaches each hidden layer."""
-    params = initial_params(config, seeds)
+    params = seeds_initial_params(config.architecture, seeds)
     x, y = (jnp.asarray(a, config.dtype) for a in (dataset.x, dataset.y))
     networks = tuple(dataclasses.replace(config.network, activation=name) for name in activations)
     ratios = np.median(np.asarray(many_delta_ratios(params, x, y, networks)), axis=1)

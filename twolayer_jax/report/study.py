@@ -15,20 +15,18 @@ from functools import partial
 from statistics import NormalDist
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from twolayer_jax.config import TrainConfig
+from twolayer_jax.config import Architecture, TrainConfig
 from twolayer_jax.data import Dataset
 from twolayer_jax.many_runs import (
     ProgressFn,
     default_chunk_size,
     fit_many,
     initial_params_many,
-    padded_to,
+    on_the_devices,
     seed_keys,
     seed_layout,
-    train_many,
 )
 from twolayer_jax.model import Params
 from twolayer_jax.one_run import TrainResult
@@ -177,9 +175,7 @@ def cropped(params: Params, shapes: dict[str, tuple[int, ...]]) -> Params:
 def zero_padded(params: Params, shapes: dict[str, tuple[int, ...]]) -> Params:
     """Each parameter (after the run axis) filled out to ``shapes`` with zeros: the masked units."""
     return {
-        name: jnp.pad(
-            leaf, [(0, 0), *((0, n - m) for n, m in zip(shapes[name], leaf.shape[1:], strict=True))]
-        )
+        name: np.pad(leaf, [(0, 0), *((0, n - m) for n, m in zip(shapes[name], leaf.shape[1:], strict=True))])
         for name, leaf in params.items()
     }
 
@@ -193,35 +189,29 @@ def train_cells(
     progress: ProgressFn | None,
 ) -> TrainResult:
     """Seeds 0..S−1 of each of ``cells`` (cell-major: run c·S + s is seed s of cell c) in one
-    ``train_many`` program at hidden widths ``padding`` (at most ``config.hidden``).
+    training program at hidden widths ``padding`` (at most ``config.hidden``); the result as
+    NumPy arrays.
 
-    A narrower padding starts each run from the leading rows and columns of the weights drawn at
-    ``config.hidden``: the same initial network as padded to the full width (its unused units
-    zero either way), so the padding changes a run's arithmetic only by the exact zeros its dot
-    products add. The params come back padded to ``config.hidden`` with zeros."""
+    Each cell starts from its seeds' draws at ``config.hidden`` (:func:`cells_initial_params`); a
+    narrower padding keeps their leading rows and columns: the same initial network as padded to
+    the full width (its unused units zero either way), so the padding changes a run's arithmetic
+    only by the exact zeros its dot products add. The params come back padded to
+    ``config.hidden`` with zeros. The bookkeeping around the program (order, crop, padding) is
+    NumPy's: on JAX arrays each operation would compile a program of its own, for every shape."""
     order = device_balanced_order(len(cells), seeds, jax.device_count())
-    keys = jnp.tile(seed_keys(0, seeds), len(cells))[order]
     hparams = jax.tree.map(
-        lambda *values: jnp.repeat(jnp.asarray(values, config.dtype), seeds)[order],
-        *(c.hparams for c in cells),
+        lambda *values: np.repeat(np.asarray(values, config.dtype), seeds)[order], *(c.hparams for c in cells)
     )
     widths = None
     if any(c.widths is not None for c in cells):
-        widths = jnp.repeat(jnp.asarray([c.widths or config.hidden for c in cells]), seeds, axis=0)[order]
-    own_inits = any(c.init is not None for c in cells)
-    if padding == config.hidden and not own_inits:
-        result = train_many(config, keys, hparams, dataset.x, dataset.y, widths, progress=progress)
-        return in_cell_order(result, order)
+        per_cell = np.asarray([c.widths or config.hidden for c in cells], np.int32)
+        widths = np.repeat(per_cell, seeds, axis=0)[order]
     narrow = dataclasses.replace(config, hidden=padding)
-    layout = seed_layout(len(keys), jax.device_count(), default_chunk_size())
-    if own_inits:
-        drawn = padded_to(
-            layout, jax.tree.map(lambda leaf: leaf[order], cells_initial_params(config, cells, seeds))
-        )
-    else:
-        drawn = initial_params_many(config.architecture, layout, keys, widths)
-    params = cropped(drawn, narrow.param_shapes)
+    layout = seed_layout(len(cells) * seeds, jax.device_count(), default_chunk_size())
+    drawn = jax.tree.map(lambda leaf: leaf[order], cells_initial_params(config, cells, seeds))
+    params = on_the_devices(layout, cropped(drawn, narrow.param_shapes))
     result = fit_many(narrow, layout, params, hparams, dataset.x, dataset.y, widths, progress=progress)
+    result = jax.tree.map(np.asarray, result)
     return in_cell_order(result._replace(params=zero_padded(result.params, config.param_shapes)), order)
 
 
@@ -246,21 +236,32 @@ def in_cell_order(result: TrainResult, order: np.ndarray) -> TrainResult:
 
 def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> Params:
     """Every cell's seeds 0..S−1 drawn by its own initialisation (``config``'s where it names
-    none) at ``config.hidden``, cell after cell (leading axis: cells × seeds). Each cell is one
-    call of the program that draws S runs of an architecture, compiled once per initialisation,
-    whatever the cell's widths (traced): the draws are those of that initialisation's own grid."""
-    draws = [cell_initial_params(config, cell, seeds) for cell in cells]
-    return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *draws)
+    none) and widths at ``config.hidden``, cell after cell (leading axis: cells × seeds), as NumPy
+    arrays. Cells that would draw alike (a grid of rates) share one draw."""
+    draws: dict[tuple[str | None, tuple[int, int] | None], Params] = {}
+    for cell in cells:
+        if (cell.init, cell.widths) not in draws:
+            draws[cell.init, cell.widths] = cell_initial_params(config, cell, seeds)
+    return jax.tree.map(lambda *leaves: np.concatenate(leaves), *(draws[c.init, c.widths] for c in cells))
 
 
 def cell_initial_params(config: TrainConfig, cell: Cell, seeds: int) -> Params:
     """Seeds 0..S−1 of one cell at ``config.hidden`` (leading axis: seeds), from the cell's
-    initialisation and widths."""
+    initialisation and widths, as NumPy arrays."""
     architecture = dataclasses.replace(config, init=cell.init or config.init).architecture
+    return seeds_initial_params(architecture, seeds, cell.widths)
+
+
+def seeds_initial_params(
+    architecture: Architecture, seeds: int, widths: tuple[int, int] | None = None
+) -> Params:
+    """Seeds 0..S−1's initial params at ``architecture.hidden`` (leading axis: seeds), as NumPy
+    arrays, masked to ``widths`` if given: one compiled program per architecture, S and whether
+    widths are given (traced, so every cell of a width sweep shares it), whatever grid asks."""
     layout = seed_layout(seeds, jax.device_count(), default_chunk_size())
-    widths = None if cell.widths is None else jnp.asarray([cell.widths] * seeds)
-    drawn = initial_params_many(architecture, layout, seed_keys(0, seeds), widths)
-    return jax.tree.map(lambda leaf: leaf[:seeds], drawn)
+    per_run = None if widths is None else np.tile(np.asarray(widths, np.int32), (seeds, 1))
+    drawn = initial_params_many(architecture, layout, seed_keys(0, seeds), per_run)
+    return jax.tree.map(lambda leaf: np.asarray(leaf)[:seeds], drawn)
 
 
 def run_grid(
