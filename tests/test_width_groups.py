@@ -91,7 +91,7 @@ def compiled_programs(action) -> collections.Counter:
 
     class Collect(logging.Handler):
         def emit(self, record):
-            match = re.match(r"Compiling jit\((\w+)\)", record.getMessage())
+            match = re.match(r"Compiling jit\(([^)]+)\)", record.getMessage())
             if match:
                 names[match.group(1)] += 1
 
@@ -108,11 +108,11 @@ def compiled_programs(action) -> collections.Counter:
 def test_a_grid_compiles_its_programs_and_next_to_nothing_else():
     """A grid's bookkeeping (training order, crop, padding, each cell's share) is NumPy's: on JAX
     arrays every operation compiles a program of its own per shape, hundreds in a report. What
-    else compiles is JAX's own: the seeds' keys and the joined histories."""
+    else compiles is JAX's own joining of the histories (the seeds' keys are made beforehand)."""
     cells = [Cell("a", HParams(lr=1.0), (3, 5)), Cell("b", HParams(lr=0.5), (13, 13))]
     cells.append(Cell("c", HParams(lr=0.7)))
+    seed_keys(0, 5)
     names = compiled_programs(lambda: run_grid(TrainConfig(epochs=7, hidden=(37, 35)), XOR, cells, seeds=5))
     assert names["fit_segment"] == 3  # one per padding: (8, 8), (32, 32) and (37, 35)
-    expected = {"fit_segment": 3, "initial_params_many": 2, "fresh_opt_state": 3}  # at most
-    others = names - collections.Counter(expected)
-    assert sum(others.values()) <= 3, names
+    assert names["initial_params_many"] <= 2  # with widths and without
+    assert set(names) <= {"fit_segment", "initial_params_many", "concatenate"}, names

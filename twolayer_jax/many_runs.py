@@ -156,18 +156,22 @@ def train_many(
     return fit_many(config, layout, params, hparams, x, y, widths, grad_fn, progress, segment_epochs)
 
 
+def fill_index(layout: SeedLayout) -> np.ndarray:
+    """The run each of ``layout.padded`` places holds: every run once, then copies of the last,
+    which are dropped from the result."""
+    return np.minimum(np.arange(layout.padded), layout.runs - 1)
+
+
 def padded_to(layout: SeedLayout, tree):
-    """``tree``'s leading run axis filled to ``layout.padded`` with copies of the last run, which
-    are dropped from the result."""
-    fill = jnp.minimum(jnp.arange(layout.padded), layout.runs - 1)
-    return jax.tree.map(lambda leaf: leaf[fill], tree)
+    """``tree``'s leading run axis filled to ``layout.padded`` (:func:`fill_index`)."""
+    return jax.tree.map(lambda leaf: leaf[fill_index(layout)], tree)
 
 
 def on_the_devices(layout: SeedLayout, tree):
     """A host tree of ``layout.runs`` runs (leading axis), padded as :func:`padded_to` pads and
     split across the devices as :func:`initial_params_many` leaves its params, so a training
     program takes it as it takes those (one compiled program for both)."""
-    fill = np.minimum(np.arange(layout.padded), layout.runs - 1)
+    fill = fill_index(layout)
     sharding = NamedSharding(seed_mesh(), P(SEED_AXIS))
     return jax.device_put(jax.tree.map(lambda leaf: np.take(leaf, fill, axis=0), tree), sharding)
 
@@ -315,7 +319,8 @@ def fit_many(
     progress: ProgressFn | None = None,
     segment_epochs: int | None = None,
 ) -> TrainResult:
-    """Train the runs of ``layout`` from ``params`` (padded, from :func:`initial_params_many`):
+    """Train the runs of ``layout`` from ``params`` (padded and split across the devices, as
+    :func:`initial_params_many` or :func:`on_the_devices` leave them):
     the body of :func:`train_many`, a Python loop over :func:`fit_segment` calls.
 
     Each segment is dispatched before the one ahead of it is waited for, and no later one: the

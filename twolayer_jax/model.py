@@ -184,6 +184,9 @@ def init_conv_params(
 def forward_layers(params: Params, x: Array, network: Network = LAB_NETWORK) -> ForwardCache:
     """One forward pass of ``network``, keeping every intermediate value (see :class:`ForwardCache`)."""
     first, second = network.hidden_functions()
+    # a JAX array from here on: with NumPy params and inputs (a report grid's results), layer 1
+    # would otherwise run in NumPy, whose products may round otherwise than XLA's
+    x = jnp.asarray(x)
     x1 = x @ params["W1"] + params["b1"]
     z1 = first(x1)
     x2 = layer_2(params, z1)

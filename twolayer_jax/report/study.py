@@ -1,4 +1,4 @@
-"""Grids of runs: every cell of a sweep, times every seed, in one ``train_many`` call per padding.
+"""Grids of runs: every cell of a sweep, times every seed, in one training program per padding.
 
 A cell is one setting of the traced knobs (the hyper-parameters and the hidden widths); every
 cell trains the same seeds, so two cells differ only in the swept value. A width sweep pads each
@@ -212,7 +212,16 @@ def train_cells(
     params = on_the_devices(layout, cropped(drawn, narrow.param_shapes))
     result = fit_many(narrow, layout, params, hparams, dataset.x, dataset.y, widths, progress=progress)
     result = jax.tree.map(np.asarray, result)
-    return in_cell_order(result._replace(params=zero_padded(result.params, config.param_shapes)), order)
+    result = in_cell_order(result._replace(params=zero_padded(result.params, config.param_shapes)), order)
+    return jax.tree.map(read_only, result)
+
+
+def read_only(leaf) -> np.ndarray:
+    """``leaf`` as a NumPy array no one can write to: a grid's cells are views of one array, and a
+    cell may sit in two grids (the lab's width), as JAX arrays, which are immutable, used to."""
+    array = np.asarray(leaf)
+    array.setflags(write=False)
+    return array
 
 
 def device_balanced_order(cells: int, seeds: int, devices: int) -> np.ndarray:
@@ -238,11 +247,15 @@ def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> 
     """Every cell's seeds 0..S−1 drawn by its own initialisation (``config``'s where it names
     none) and widths at ``config.hidden``, cell after cell (leading axis: cells × seeds), as NumPy
     arrays. Cells that would draw alike (a grid of rates) share one draw."""
-    draws: dict[tuple[str | None, tuple[int, int] | None], Params] = {}
-    for cell in cells:
-        if (cell.init, cell.widths) not in draws:
-            draws[cell.init, cell.widths] = cell_initial_params(config, cell, seeds)
-    return jax.tree.map(lambda *leaves: np.concatenate(leaves), *(draws[c.init, c.widths] for c in cells))
+    draws: dict[tuple[str, tuple[int, ...] | None], Params] = {}
+
+    def drawn(cell: Cell) -> Params:
+        alike = (cell.init or config.init, None if cell.widths is None else tuple(cell.widths))
+        if alike not in draws:
+            draws[alike] = cell_initial_params(config, cell, seeds)
+        return draws[alike]
+
+    return jax.tree.map(lambda *leaves: np.concatenate(leaves), *(drawn(c) for c in cells))
 
 
 def cell_initial_params(config: TrainConfig, cell: Cell, seeds: int) -> Params:
