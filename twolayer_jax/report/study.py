@@ -190,7 +190,7 @@ def train_cells(
 ) -> TrainResult:
     """Seeds 0..S−1 of each of ``cells`` (cell-major: run c·S + s is seed s of cell c) in one
     training program at hidden widths ``padding`` (at most ``config.hidden``); the result as
-    NumPy arrays.
+    read-only NumPy arrays.
 
     Each cell starts from its seeds' draws at ``config.hidden`` (:func:`cells_initial_params`); a
     narrower padding keeps their leading rows and columns: the same initial network as padded to
@@ -217,8 +217,8 @@ def train_cells(
 
 
 def read_only(leaf) -> np.ndarray:
-    """``leaf`` as a NumPy array no one can write to: a grid's cells are views of one array, and a
-    cell may sit in two grids (the lab's width), as JAX arrays, which are immutable, used to."""
+    """``leaf`` as a NumPy array that cannot be written to, as the JAX arrays it replaces could
+    not: a grid's cells are views of one array, and a cell may sit in two grids (the lab's width)."""
     array = np.asarray(leaf)
     array.setflags(write=False)
     return array
