@@ -247,10 +247,10 @@ def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> 
     """Every cell's seeds 0..S−1 drawn by its own initialisation (``config``'s where it names
     none) and widths at ``config.hidden``, cell after cell (leading axis: cells × seeds), as NumPy
     arrays. Cells that would draw alike (a grid of rates) share one draw."""
-    draws: dict[tuple[str, tuple[int, ...] | None], Params] = {}
+    draws: dict[tuple[Architecture, tuple[int, ...] | None], Params] = {}
 
     def drawn(cell: Cell) -> Params:
-        alike = (cell.init or config.init, None if cell.widths is None else tuple(cell.widths))
+        alike = (cell_architecture(config, cell), None if cell.widths is None else tuple(cell.widths))
         if alike not in draws:
             draws[alike] = cell_initial_params(config, cell, seeds)
         return draws[alike]
@@ -261,8 +261,13 @@ def cells_initial_params(config: TrainConfig, cells: list[Cell], seeds: int) -> 
 def cell_initial_params(config: TrainConfig, cell: Cell, seeds: int) -> Params:
     """Seeds 0..S−1 of one cell at ``config.hidden`` (leading axis: seeds), from the cell's
     initialisation and widths, as NumPy arrays."""
-    architecture = dataclasses.replace(config, init=cell.init or config.init).architecture
-    return seeds_initial_params(architecture, seeds, cell.widths)
+    return seeds_initial_params(cell_architecture(config, cell), seeds, cell.widths)
+
+
+def cell_architecture(config: TrainConfig, cell: Cell) -> Architecture:
+    """What a cell's initial params depend on: ``config``'s architecture with the cell's
+    initialisation (``config``'s where it names none)."""
+    return dataclasses.replace(config, init=cell.init or config.init).architecture
 
 
 def seeds_initial_params(
