@@ -193,9 +193,8 @@ def initial_params_many(
     """The initial params of every run of ``layout`` (padded), split across the devices.
 
     Each device draws its runs one after another (``lax.map``), not batched (``vmap``): drawing
-    is a sliver of a run's work either way, and the sequential draw compiles in about half the
-    time (the threefry hash and the normal's inverse CDF once, at one run's shape), to the same
-    bits."""
+    is a sliver of a run's work either way, and the sequential draw compiles in about two thirds
+    of the batched one's time, to the same bits (benchmarks/README.md)."""
     widths = per_run_widths(widths, layout.runs)
 
     def draw(local_keys, local_widths):
