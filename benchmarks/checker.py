@@ -102,25 +102,51 @@ def seconds(*arguments: str) -> float:
     return time.perf_counter() - started
 
 
-def graded_folder(folder: Path, *options: str) -> tuple[float, list[str]]:
-    """Seconds to grade the class in one call, and its verdicts in the folder's order."""
+def graded_folder(folder: Path, *options: str) -> tuple[float, list[dict]]:
+    """Seconds to grade the class in one call, and its records (one per submission, in the
+    folder's order)."""
     records = folder / "records.json"
     wall = seconds(str(folder / "class"), "--json", str(records), *options)
-    return wall, [record["verdict"] for record in json.loads(records.read_text())]
+    return wall, json.loads(records.read_text())
+
+
+def verdict_line(record: dict) -> str:
+    """``"student_003_sigma_prime_of_pre_activation.py: wrong (∂W2 is wrong)"``."""
+    return f"{Path(record['target']).name}: {verdict_and_reason(record)}"
+
+
+def verdict_and_reason(record: dict) -> str:
+    return f"{record['verdict']} ({record['reason']})" if record["reason"] else record["verdict"]
+
+
+def verdicts_that_differ(one_at_a_time: list[dict], over_the_cores: list[dict]) -> str:
+    """Each submission graded differently the two ways, as a line each (empty: none)."""
+    pairs = zip(one_at_a_time, over_the_cores, strict=True)
+    return "; ".join(
+        f"{verdict_line(a)}, over the cores {verdict_and_reason(b)}"
+        for a, b in pairs
+        if a["verdict"] != b["verdict"]
+    )
 
 
 def measure(size: int, repeats: int) -> dict:
+    """The timings, each verdict's count, and a line per submission (``graded``: its verdict and
+    the reason, so an unexpected verdict says why). The folder graded over the cores must get the
+    verdicts it gets one at a time."""
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         (folder / "class").mkdir()
         paths = write_class(folder / "class", size)
         alone = statistics.median(seconds(str(paths[0])) for _ in range(repeats))
-        one_at_a_time, verdicts = graded_folder(folder, "--jobs", "1")
-        parallel, parallel_verdicts = graded_folder(folder)
-    if parallel_verdicts != verdicts:
-        raise RuntimeError("the folder graded over the cores got other verdicts than one at a time")
+        one_at_a_time, records = graded_folder(folder, "--jobs", "1")
+        parallel, records_in_parallel = graded_folder(folder)
+    if differing := verdicts_that_differ(records, records_in_parallel):
+        raise RuntimeError(
+            "the folder graded over the cores got other verdicts than one at a time: " + differing
+        )
     return {"submissions": size, "alone_s": alone, "folder_s": parallel, "per_submission_s": parallel / size,
-            "folder_one_at_a_time_s": one_at_a_time, "verdicts": dict(Counter(verdicts))}  # fmt: skip
+            "folder_one_at_a_time_s": one_at_a_time, "verdicts": dict(Counter(r["verdict"] for r in records)),
+            "graded": [verdict_line(record) for record in records]}  # fmt: skip
 
 
 def build_parser() -> OneLineParser:

@@ -260,5 +260,5 @@ def test_the_checker_benchmark_times_a_class_it_grades_as_it_should():
     from benchmarks import checker
 
     result = checker.measure(len(checker.VARIANTS), repeats=1)
-    assert result["verdicts"] == {"right": 2, "wrong": 3, "error": 1}
+    assert result["verdicts"] == {"right": 2, "wrong": 3, "error": 1}, "\n".join(result["graded"])
     assert result["alone_s"] > 0 and 0 < result["per_submission_s"] < result["folder_s"]
