@@ -10,6 +10,9 @@ from test_report import numeric_leaves, quoted_numbers, renderings
 from twolayer_jax.report.text import write_report
 
 REPORT = Path(__file__).parent.parent / "docs" / "report"
+# a Python expression a string forgot to render, as in "ŷ ≥ {number(s['threshold'])}": a name
+# called or indexed inside braces (LaTeX's braces hold names and numbers, never a call)
+UNRENDERED = re.compile(r"\{[A-Za-z_][\w.]*[(\[][^}]*\}")
 
 
 def committed() -> tuple[str, dict]:
@@ -21,6 +24,11 @@ def test_the_committed_text_is_what_its_results_make_today():
     committed results.json) brings docs/report up to date."""
     text, results = committed()
     assert text == write_report(results)
+
+
+def test_no_expression_is_left_unrendered():
+    text, _ = committed()
+    assert not UNRENDERED.findall(text)
 
 
 def test_every_linked_file_is_committed_and_every_number_is_in_the_results():

@@ -215,8 +215,10 @@ def test_the_overshoot_is_explained_only_when_the_counts_and_the_limit_agree():
 
 def test_the_rate_above_is_called_slower_for_oscillating_only_when_both_agree():
     agree = " ".join(overshoot(early_rise(0, 0.63, rises_at_3=230)))
-    assert "a median 230 at lr 3 on `linear` (lr 1: 15)" in agree
-    assert "(2033 against 859 epochs): so on each dataset the rate that keeps oscillating longer" in agree
+    assert "a median of 230 at lr 3 on `linear` (lr 1: 15)" in agree
+    assert (
+        "(2033 against 859 epochs): so on each dataset, of these two rates, the one whose loss rises" in agree
+    )
     disagree = " ".join(overshoot(early_rise(0, 0.63, rises_at_3=5)))  # rises less, yet slower
     assert "does not line up with which rate is faster" in disagree
 
@@ -279,7 +281,7 @@ def test_cross_entropy_is_called_different_only_where_the_intervals_are_apart():
     )
     assert "they are apart: cross-entropy brings more seeds to 100 %" in apart
     overlapping = collapse_text(collapse(0, 6))  # 6 of 8 against 2 of 8: the intervals overlap
-    assert "the two intervals overlap, so on 8 seeds this does not tell the two losses apart" in overlapping
+    assert "the two intervals overlap: 8 seeds are too few for these intervals to separate" in overlapping
     assert "more seeds" not in overlapping and "fewer" not in overlapping
 
 
@@ -424,8 +426,8 @@ def test_adamw_and_adam_are_said_to_coincide_as_foregone_only_when_their_losses_
 
     assert "= 0.995 over the whole run, a shrink of 0.50 %, so the two are bound to end alike" in text(0.032)
     assert "differ by 5.0e-08 on `linear` (AdamW's minus Adam's; 3 % of Adam's)" in text(0.032)
-    assert "weight decay does nothing measurable here" in text(0.032)
-    assert "nothing measurable" not in text(0.5) and "more than so weak a pull" in text(0.5)
+    assert "the decay moves the final loss by a few per cent at most" in text(0.032)
+    assert "a few per cent" not in text(0.5) and "more than so weak a pull" in text(0.5)
 
 
 def activation_text(gelu_epochs: int, relu_epochs: int = 500) -> str:

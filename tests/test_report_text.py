@@ -127,12 +127,12 @@ def test_overshoots_the_datasets_share_are_said_once_and_every_run_is_counted():
     sentences = text.overshoot_sentences({"linear": same, "xor_easy": same})
     assert len(sentences) == 1 and sentences[0].startswith("On both datasets alike")
     assert (
-        "at lr 0.03 every run overshoots: of 4, 3 come back and 1 diverge (the first by epoch 6)"
+        "at lr 0.03 every run overshoots, and of 4, 3 come back and 1 diverge (the first by epoch 6)"
         in sentences[0]
     )
     apart = text.overshoot_sentences({"linear": same, "xor_easy": no_activation_record([0, 2, 0], [0, 1, 4])})
     assert [s.split(",")[0] for s in apart] == ["On linear", "On xor_easy"]
-    assert "at lr 0.03 runs overshoot: of 4, 2 come back and 1 diverge" in apart[1]
+    assert "at lr 0.03 runs overshoot, and of 4, 2 come back and 1 diverge" in apart[1]
 
 
 def test_the_conclusion_names_the_settings_whose_seeds_split():
@@ -156,10 +156,33 @@ def test_settings_whose_epochs_overlap_the_fastest_are_not_ranked_below_it():
     tied = outcome("adamw", 4, epochs=96) | {"quartiles_epochs_to_100": (91, 101)}
     slow = outcome("sgd", 4, epochs=800) | {"quartiles_epochs_to_100": (700, 900)}
     sentence = text.fastest_sentence({"d": {"adam": fast, "adamw": tied, "sgd": slow}})
-    assert "adam and adamw the soonest, their interquartile ranges of epochs overlapping" in sentence
-    assert "(medians: adam 95 and adamw 96)" in sentence
+    assert "adam the soonest (median 95 epochs), and adamw not told apart from it" in sentence
+    assert "(its interquartile range of epochs overlaps adam's; median 96)" in sentence
+    wide = outcome("gelu", 4, epochs=110) | {"quartiles_epochs_to_100": (92, 140)}
+    narrow = outcome("tanh", 4, epochs=102) | {"quartiles_epochs_to_100": (101, 103)}
+    sentence = text.fastest_sentence({"d": {"adam": fast, "gelu": wide, "tanh": narrow}})
+    # gelu's range overlaps adam's though its median is slower than tanh's, whose range does not
+    assert "adam the soonest (median 95 epochs), and gelu not told apart from it" in sentence
+    assert "tanh" not in sentence.split("soonest", 1)[1]
     alone = text.fastest_sentence({"d": {"adam": fast, "sgd": slow}})
     assert "adam the soonest (median 95 epochs)" in alone
+
+
+def test_a_larger_width_is_said_to_be_sooner_only_by_its_median_and_overlaps_are_named():
+    def width(label, epochs, low, high):
+        return outcome(label, 4, epochs=epochs) | {"quartiles_epochs_to_100": (low, high)}
+
+    apart = [width("8", 1100, 1050, 1150), width("16", 900, 850, 950), width("32", 700, 650, 750)]
+    (sentence,) = text.ordering_sentence(apart, "width", "width")
+    assert (
+        "each larger one has the lower median (width 8: 1100, width 16: 900 and width 32: 700 epochs)."
+        in sentence
+    )
+    close = [width("8", 1100, 1000, 1150), width("16", 1040, 1010, 1060), width("32", 700, 650, 750)]
+    (sentence,) = text.ordering_sentence(close, "width", "width")
+    assert sentence.endswith("epochs); the interquartile ranges of widths 8 and 16 overlap.")
+    slower = [width("8", 1100, 1050, 1150), width("16", 1200, 1150, 1250)]
+    assert "a larger one is not always sooner" in text.ordering_sentence(slower, "width", "width")[0]
 
 
 def test_every_grid_of_the_report_trains_on_the_hand_written_gradient_and_optimizers():

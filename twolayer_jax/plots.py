@@ -279,7 +279,7 @@ def draw_epochs(ax, values: list[float], outcomes: dict[str, list]) -> None:
 
 def draw_seeds(ax, values: list[float], per_seed: list[list], colour: str, log_base: float) -> None:
     """Every seed of every cell as a dot at its final loss, in ``colour`` if it ends at 100 %
-    accuracy and grey if not, so a cell whose seeds split shows two clusters where a median shows
+    accuracy and grey if not, so a cell whose seeds split shows both colours where a median shows
     one number; a diverged seed is a cross along the top. Seeds sit side by side within a cell
     (many seeds overlap, so the two kinds differ in colour: hollow and filled would merge)."""
     finite, diverged = [], []
@@ -397,7 +397,10 @@ def set_epoch_axis(ax, last: int) -> None:
     ax.set_xlabel("epoch (log scale)")
 
 
-BAND_DECADES = 1.5  # an interquartile band wider than this says the seeds split; drawn, it hides curves
+# an interquartile band wider than this (in decades of loss) says the seeds are far apart (some
+# still on the plateau while others fell, or some diverging): drawn, it would hide other curves
+BAND_DECADES = 1.5
+BAND_NOTE = f" (band left out where over {BAND_DECADES:g} decades wide)"
 
 
 def paired_styles(groups: dict[str, tuple[str, str]]) -> dict[str, dict]:
@@ -435,8 +438,9 @@ def curves_figure(
     colour and dash of the labels it names (:func:`paired_styles`), ``suffixes`` adds a text to a
     label in the legend (its learning rate, say). A setting whose median lies on an earlier one's
     says so in the legend (:func:`coinciding`). Where the band spans more than
-    :data:`BAND_DECADES` the seeds have split between outcomes and the band would hide the other
-    curves: it is left out there, and the legend says so. ``loss_ceiling`` caps the loss axis (a
+    :data:`BAND_DECADES` the seeds are far apart and the band would hide the other curves: it is
+    left out there, and the legend says so (unless every seed diverged: then the legend says that,
+    and no band is worth a note). ``loss_ceiling`` caps the loss axis (a
     diverging run leaves through the top instead of squashing the rest)."""
     styles, suffixes = styles or {}, suffixes or {}
     fig = Figure(figsize=(11, 4.6), layout="constrained")
@@ -452,8 +456,8 @@ def curves_figure(
             ax.fill_between(epochs, q1, q3, where=narrow, color=style["color"], alpha=0.15, lw=0)
             diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
             notes = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
-            split = np.isfinite(q1) & np.isfinite(q3) & ~narrow
-            notes += " (seeds split: band left out)" if np.any(split) else ""
+            cut = np.isfinite(q1) & np.isfinite(q3) & ~narrow
+            notes += BAND_NOTE if np.any(cut) and diverged < loss.shape[0] else ""
             (line,) = ax.plot(epochs, median, **style)
             drawn[ax][label] = (line, (label + suffixes.get(label, ""), notes), median)
         ax.set(yscale="log", title=name)

@@ -635,7 +635,9 @@ def above_lab_sentences(results: dict) -> list[str]:
             for name, at, up, _, _ in rows
         ]
     )
-    sentences = [f"One rate up, the loss rises in a median {counts} of the first {record['epochs']} epochs."]
+    sentences = [
+        f"One rate up, the loss rises in a median of {counts} of the first {record['epochs']} epochs."
+    ]
     clauses, agree = [], True
     for name, at, up, at_outcome, up_outcome in rows:
         speed = None if at_outcome is None or up_outcome is None else slower_or_faster(up_outcome, at_outcome)
@@ -649,7 +651,7 @@ def above_lab_sentences(results: dict) -> list[str]:
         )
     if clauses:
         verdict = (
-            "so on each dataset the rate that keeps oscillating longer is the slower one"
+            "so on each dataset, of these two rates, the one whose loss rises more often early is the slower"
             if agree
             else "so how often the loss rises early does not line up with which rate is faster"
         )
@@ -677,9 +679,9 @@ def plateau_sentences(results: dict) -> list[str]:
         sentences.append(
             f"On `{name}` the median run at lr {small['label']} ends at loss {number(small['median_final_loss'])}, "
             f"within {whole_percent(PLATEAU_MATCH)} % of {number(fit)}, the loss of the best affine fit (the network "
-            "without activations, below): near initialisation the sigmoids are almost linear, so the network first "
-            f"fits the best affine function of the input{shape}, and at this rate it is still there after "
-            f"{results['settings']['epochs']} epochs."
+            "without activations, below): near initialisation the sigmoids are almost linear, so the network is "
+            f"nearly an affine function of the input, and none does better than that fit{shape}; at this rate its "
+            f"loss is still at that fit's after {results['settings']['epochs']} epochs."
         )
     return sentences
 
@@ -746,7 +748,8 @@ def bce_sentences(results: dict) -> list[str]:
             else listing([f"`{n}`" for n in overlapping])
         )
         sentences.append(
-            f"On {where} the two intervals overlap, so on {seeds} seeds this does not tell the two losses apart."
+            f"On {where} the two intervals overlap: {seeds} seeds are too few for these intervals to separate "
+            "the two losses."
         )
     for name, c in datasets.items():
         if name not in overlapping:
@@ -1060,8 +1063,8 @@ def weight_decay_sentences(results: dict) -> list[str]:
     )
     if small:
         return [
-            f"{text}: at this λ weight decay does nothing measurable here, which is all this comparison can show; "
-            "it says nothing of a larger λ."
+            f"{text}: at this λ the decay moves the final loss by a few per cent at most, which is all this "
+            "comparison can show; it says nothing of a larger λ."
         ]
     return [f"{text}, more than so weak a pull can account for."]
 

@@ -189,7 +189,8 @@ def headline_sentences(results: dict) -> list[str]:
     ]
     sentences = [
         f"Learning rates at which every seed ends at 100 %: {'; '.join(rates)}.",
-        f"Widths from which on every seed ends at 100 % (at lr {number(results['settings']['lab_lr'])}): "
+        f"The narrowest width from which every width brings every seed to 100 % (at lr "
+        f"{number(results['settings']['lab_lr'])}): "
         f"{'; '.join(widths)}.",
     ]
     xor = results["no_activation"].get(XOR_EASY)
@@ -287,10 +288,10 @@ def setups(results: dict) -> list[str]:
         f"| all | | | | {s['parameters']} |",
         "",
         "Weights start from N(0, 1/fan-in) (LeCun normal), which keeps every pre-activation near unit scale so "
-        f"the sigmoids start in their sensitive range; biases start at zero. (Most students draw N(0, 1) with "
-        "`np.random.randn`; `train --init normal` does that, and `--init` offers the other usual schemes.) A prediction is label 1 when ŷ ≥ {number(s['threshold'])} "
-        "(the tie goes to 1). Each update is θ ← θ − lr · ∂L/∂θ over the whole dataset, with "
-        f"lr = {number(s['lab_lr'])} unless a section says otherwise; seed s draws its weights from "
+        "the sigmoids start in their sensitive range; biases start at zero. (Most students draw N(0, 1) with "
+        "`np.random.randn`; `train --init normal` does that, and `--init` offers the other usual schemes.) "
+        f"A prediction is label 1 when ŷ ≥ {number(s['threshold'])} (the tie goes to 1). Each update is "
+        f"θ ← θ − lr · ∂L/∂θ over the whole dataset, with lr = {number(s['lab_lr'])} unless a section says otherwise; seed s draws its weights from "
         "`jax.random.key(s)`.",
         *backpropagation(s),
         *gradient_check(results["gradient_check"]),
@@ -379,10 +380,11 @@ def main_results(results: dict) -> list[str]:
         outcome, run = record["outcome"], run_summary(record["summary"])
         lines += ["", f"### {dataset_heading(name)}", ""]
         lines.append(
-            f"{outcome['at_100']} of {outcome['seeds']} seeds (interval {share_interval(outcome)}) end at 100 % accuracy; those that get there need "
-            f"a median of {number(outcome['median_epochs_to_100'])} epochs (interquartile range "
-            f"{interquartile(outcome)}) to stay at 100 % from then on. The figures and the printout show seed {run.seed}, the "
-            f"seed at the median final loss (the lower one of the middle two)."
+            f"{outcome['at_100']} of {outcome['seeds']} seeds (interval {share_interval(outcome)}) end at 100 % "
+            f"accuracy; those that get there reach it for good after a median of "
+            f"{number(outcome['median_epochs_to_100'])} epochs (interquartile range {interquartile(outcome)}). "
+            f"The figures and the printout show seed {run.seed}, the seed at the median final loss (the lower one "
+            "of the middle two)."
             if outcome["median_epochs_to_100"] is not None
             else f"No seed reaches 100 % accuracy within {results['settings']['epochs']} epochs; the figures and "
             f"the printout show seed {run.seed}, the seed at the median final loss."
@@ -430,7 +432,7 @@ def discussion(results: dict) -> list[str]:
         "loss over seeds at each rate (the band is the interquartile range), both axes logarithmic. It shows how "
         "long each rate stays on the plateau where the sigmoids start, how fast it falls once it leaves, and "
         "whether it settles, oscillates or climbs. The first figure's bottom row has every seed's final loss, "
-        "so a rate whose seeds split between 100 % and less shows as two clusters.",
+        "coloured if it ends at 100 % and grey if not, so a rate whose seeds split shows both colours.",
         "",
     ]
     for name, cells in results["learning_rate"].items():
@@ -515,8 +517,15 @@ def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
     epochs = [c["median_epochs_to_100"] for c in finished]
     labels = listing([f"{what} {c['label']}: {number(e)}" for c, e in zip(finished, epochs, strict=True)])
     if all(a > b for a, b in itertools.pairwise(epochs)):
+        overlapping = [
+            f"{what}s {a['label']} and {b['label']}"
+            for a, b in itertools.pairwise(finished)
+            if not faster_apart(b, a)
+        ]
+        caveat = f"; the interquartile ranges of {listing(overlapping)} overlap" if overlapping else ""
         return [
-            f"Among the {noun}s that bring every seed there, each larger one gets there sooner ({labels} epochs)."
+            f"Among the {noun}s that bring every seed there, each larger one has the lower median ({labels} "
+            f"epochs){caveat}."
         ]
     return [
         f"Among the {noun}s that bring every seed there, a larger one is not always sooner ({labels} epochs)."
@@ -621,7 +630,7 @@ def overshoot_phrases(record: dict) -> list[str]:
             for count, what in ((recovered, "come back"), (cell["diverged"], "diverge"))
             if count
         ]
-        phrases.append(f"at lr {cell['label']} {every}: of {cell['seeds']}, {listing(parts)}{first}")
+        phrases.append(f"at lr {cell['label']} {every}, and of {cell['seeds']}, {listing(parts)}{first}")
     return phrases
 
 
@@ -730,17 +739,22 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
 
 
 def soonest_phrase(everyone: dict, best: str, label_of) -> str:
-    """``adam the soonest (median 95 epochs)``, or, when other settings' interquartile ranges of
-    epochs overlap the fastest one's, all of them: their order is not told apart by 32 seeds."""
-    tied = [k for k, o in everyone.items() if not faster_apart(everyone[best], o)]
-    medians = listing([f"{label_of(k)} {number(everyone[k]['median_epochs_to_100'])}" for k in tied])
-    if len(tied) == 1:
-        return (
-            f"{label_of(best)} the soonest (median {number(everyone[best]['median_epochs_to_100'])} epochs)"
-        )
+    """``adam the soonest (median 95 epochs)``, and the settings whose interquartile ranges of
+    epochs overlap the fastest one's, named as not told apart from it by the seeds: a wide range
+    may overlap it with a median slower than a setting whose narrow range does not."""
+    fastest = f"{label_of(best)} the soonest (median {number(everyone[best]['median_epochs_to_100'])} epochs)"
+    tied = [k for k, o in everyone.items() if k != best and not faster_apart(everyone[best], o)]
+    if not tied:
+        return fastest
+    its = (
+        "its interquartile range of epochs overlaps"
+        if len(tied) == 1
+        else "their interquartile ranges overlap"
+    )
+    medians = listing([number(everyone[k]["median_epochs_to_100"]) for k in tied])
     return (
-        f"{listing([label_of(k) for k in tied])} the soonest, their interquartile ranges of epochs overlapping "
-        f"(medians: {medians})"
+        f"{fastest}, and {listing([label_of(k) for k in tied])} not told apart from it ({its} "
+        f"{label_of(best)}'s; median{'' if len(tied) == 1 else 's'} {medians})"
     )
 
 
