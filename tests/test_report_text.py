@@ -180,7 +180,7 @@ def test_a_larger_width_is_said_to_be_sooner_only_by_its_median_and_overlaps_are
     )
     close = [width("8", 1100, 1000, 1150), width("16", 1040, 1010, 1060), width("32", 700, 650, 750)]
     (sentence,) = text.ordering_sentence(close, "width", "width")
-    assert sentence.endswith("epochs); the interquartile ranges of widths 8 and 16 overlap.")
+    assert sentence.endswith("epochs); neighbours whose interquartile ranges overlap: 8 and 16.")
     slower = [width("8", 1100, 1050, 1150), width("16", 1200, 1150, 1250)]
     assert "a larger one is not always sooner" in text.ordering_sentence(slower, "width", "width")[0]
 

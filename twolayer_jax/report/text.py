@@ -189,7 +189,7 @@ def headline_sentences(results: dict) -> list[str]:
     ]
     sentences = [
         f"Learning rates at which every seed ends at 100 %: {'; '.join(rates)}.",
-        f"The narrowest width from which every width brings every seed to 100 % (at lr "
+        f"The narrowest width at which it and every wider one bring every seed to 100 % (at lr "
         f"{number(results['settings']['lab_lr'])}): "
         f"{'; '.join(widths)}.",
     ]
@@ -518,11 +518,15 @@ def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
     labels = listing([f"{what} {c['label']}: {number(e)}" for c, e in zip(finished, epochs, strict=True)])
     if all(a > b for a, b in itertools.pairwise(epochs)):
         overlapping = [
-            f"{what}s {a['label']} and {b['label']}"
+            f"{a['label']} and {b['label']}"
             for a, b in itertools.pairwise(finished)
             if not faster_apart(b, a)
         ]
-        caveat = f"; the interquartile ranges of {listing(overlapping)} overlap" if overlapping else ""
+        caveat = (
+            f"; neighbours whose interquartile ranges overlap: {'; '.join(overlapping)}"
+            if overlapping
+            else ""
+        )
         return [
             f"Among the {noun}s that bring every seed there, each larger one has the lower median ({labels} "
             f"epochs){caveat}."
