@@ -603,9 +603,11 @@ def curvature_sentence(limits: dict[str, float], lab: float, hidden: int, only_l
     beyond = all(lab > limit for limit in limits.values())
     if only_lab and beyond:
         return (
-            f"The output layer explains it: $a_3 = \\sum_j z_{{2j}} W_{{3j}} + b_3$ sums {hidden} terms, and one "
-            "step moves every W₃ⱼ by lr·δ₃·z₂ⱼ with the same sign (every z₂ⱼ > 0), so a₃ moves by "
-            "$\\mathrm{lr}\\,\\delta_3 \\sum_j z_{2j}^2$, a sum over every unit rather than one unit's share; "
+            f"The output layer explains it: $a_3 = \\sum_j z_{{2j}} W_{{3j}} + b_3$ sums {hidden} terms, and, "
+            "for one point, one step moves every W₃ⱼ by lr·δ₃·z₂ⱼ with the same sign (every z₂ⱼ > 0), so a₃ moves "
+            "by $\\mathrm{lr}\\,\\delta_3 \\sum_j z_{2j}^2$, a sum over every unit rather than one unit's share "
+            "(over the whole batch, point k's a₃ moves by $\\mathrm{lr} \\sum_i \\delta_{3i}\\, z_{2k} \\cdot z_{2i}$, "
+            "the same sum over units for every pair of points); "
             f"{measured}, and lr {rate_label(lab)} is beyond it: the output overshoots back and forth "
             "across the valley until the weights reach where it is flatter and settle."
         )
