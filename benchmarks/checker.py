@@ -120,7 +120,9 @@ def verdict_and_reason(record: dict) -> str:
 
 
 def verdicts_that_differ(one_at_a_time: list[dict], over_the_cores: list[dict]) -> str:
-    """Each submission graded differently the two ways, as a line each (empty: none)."""
+    """Each submission graded differently the two ways, joined by "; " (empty: none)."""
+    if len(one_at_a_time) != len(over_the_cores):
+        return f"{len(one_at_a_time)} records one at a time, {len(over_the_cores)} over the cores"
     pairs = zip(one_at_a_time, over_the_cores, strict=True)
     return "; ".join(
         f"{verdict_line(a)}, over the cores {verdict_and_reason(b)}"

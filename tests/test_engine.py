@@ -170,18 +170,19 @@ def test_configs_that_differ_only_in_how_they_train_share_the_initial_params_pro
 
 
 @pytest.mark.parametrize("init", ["lecun_normal", "uniform"])
-@pytest.mark.parametrize("widths", [None, (5, 2)])
+@pytest.mark.parametrize("widths", [None, [[1, 1], [2, 3], [6, 4], [3, 2], [5, 1]]])
 def test_every_run_of_a_study_starts_from_the_very_params_its_key_draws_alone(init, widths):
     """Seed s of any study starts where ``train --seed s`` starts, to the last bit: the study's
-    draw (one program for every run, split across the devices) is the one-key draw, run by run."""
+    draw (one program for every run, split across the devices) is the one-key draw, run by run,
+    each with its own widths."""
     architecture = TrainConfig(hidden=(6, 4), init=init).architecture
     keys = seed_keys(3, 5)
     layout = seed_layout(5, jax.device_count(), 2)
-    per_run = None if widths is None else np.tile(np.asarray(widths, np.int32), (5, 1))
+    per_run = None if widths is None else np.asarray(widths, np.int32)
     drawn = many_runs.initial_params_many(architecture, layout, keys, per_run)
     alone = jax.jit(architecture.init_params)
     for run, key in enumerate(keys):
-        expected = alone(key, None if widths is None else jnp.asarray(widths, jnp.int32))
+        expected = alone(key, None if per_run is None else per_run[run])
         chex.assert_trees_all_equal(jax.tree.map(lambda leaf, r=run: leaf[r], drawn), expected)
 
 

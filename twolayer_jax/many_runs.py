@@ -193,16 +193,12 @@ def initial_params_many(
     """The initial params of every run of ``layout`` (padded), split across the devices.
 
     Each device draws its runs one after another (``lax.map``), not batched (``vmap``): drawing
-    is a sliver of a run's work either way, and the sequential draw compiles in about two thirds
-    of the batched one's time, to the same bits (benchmarks/README.md)."""
+    is a sliver of a run's work either way, and with XLA's optimisations the sequential draw
+    compiles in about two thirds of the batched one's time, to the same bits
+    (benchmarks/README.md). (No widths is an empty tree, which ``lax.map`` passes on as None.)"""
     widths = per_run_widths(widths, layout.runs)
-
-    def draw(local_keys, local_widths):
-        if local_widths is None:
-            return jax.lax.map(architecture.init_params, local_keys)
-        return jax.lax.map(lambda run: architecture.init_params(*run), (local_keys, local_widths))
-
-    return on_every_device(lambda local: draw(*local))(padded_to(layout, (keys, widths)))
+    draw = partial(jax.lax.map, lambda run: architecture.init_params(*run))
+    return on_every_device(draw)(padded_to(layout, (keys, widths)))
 
 
 class TrainingInterrupted(KeyboardInterrupt):

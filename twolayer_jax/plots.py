@@ -400,7 +400,7 @@ def set_epoch_axis(ax, last: int) -> None:
 # an interquartile band wider than this (in decades of loss) says the seeds are far apart (some
 # still on the plateau while others fell, or some diverging): drawn, it would hide other curves
 BAND_DECADES = 1.5
-BAND_NOTE = f" (band left out where over {BAND_DECADES:g} decades wide)"
+BAND_NOTE = f" (band left out where over {BAND_DECADES:g} decades of loss wide)"
 
 
 def paired_styles(groups: dict[str, tuple[str, str]]) -> dict[str, dict]:
@@ -439,8 +439,7 @@ def curves_figure(
     label in the legend (its learning rate, say). A setting whose median lies on an earlier one's
     says so in the legend (:func:`coinciding`). Where the band spans more than
     :data:`BAND_DECADES` the seeds are far apart and the band would hide the other curves: it is
-    left out there, and the legend says so (unless every seed diverged: then the legend says that,
-    and no band is worth a note). ``loss_ceiling`` caps the loss axis (a
+    left out there, and the legend says so. ``loss_ceiling`` caps the loss axis (a
     diverging run leaves through the top instead of squashing the rest)."""
     styles, suffixes = styles or {}, suffixes or {}
     fig = Figure(figsize=(11, 4.6), layout="constrained")
@@ -457,7 +456,7 @@ def curves_figure(
             diverged = int(np.sum(~np.all(np.isfinite(loss), axis=1)))
             notes = f" ({diverged}/{loss.shape[0]} diverged)" if diverged else ""
             cut = np.isfinite(q1) & np.isfinite(q3) & ~narrow
-            notes += BAND_NOTE if np.any(cut) and diverged < loss.shape[0] else ""
+            notes += BAND_NOTE if np.any(cut) else ""
             (line,) = ax.plot(epochs, median, **style)
             drawn[ax][label] = (line, (label + suffixes.get(label, ""), notes), median)
         ax.set(yscale="log", title=name)

@@ -559,7 +559,7 @@ def overshoot_sentences(results: dict) -> list[str]:
     at_lab = {name: labelled(by_rate, rate_label(lab)) for name, by_rate in cells.items()}
     below = {name: [c for c in by_rate if float(c["label"]) < lab][-2:] for name, by_rate in cells.items()}
     parts = [
-        f"{seeds_phrase(c['rising'], c['seeds'])} on `{name}` (a median {c['median_rises']} rising "
+        f"{seeds_phrase(c['rising'], c['seeds'])} on `{name}` (a median of {c['median_rises']} rising "
         f"epochs each, the largest rise {number(c['largest_rise'])})"
         for name, c in at_lab.items()
     ]
@@ -606,8 +606,10 @@ def curvature_sentence(limits: dict[str, float], lab: float, hidden: int, only_l
             f"The output layer explains it: $a_3 = \\sum_j z_{{2j}} W_{{3j}} + b_3$ sums {hidden} terms, and, "
             "for one point, one step moves every W₃ⱼ by lr·δ₃·z₂ⱼ with the same sign (every z₂ⱼ > 0), so a₃ moves "
             "by $\\mathrm{lr}\\,\\delta_3 \\sum_j z_{2j}^2$, a sum over every unit rather than one unit's share "
-            "(over the whole batch, point k's a₃ moves by $\\mathrm{lr} \\sum_i \\delta_{3i}\\, z_{2k} \\cdot z_{2i}$, "
-            "the same sum over units for every pair of points); "
+            "(over the whole batch, point k's a₃ moves by "
+            "$-\\mathrm{lr} \\sum_i \\delta_3^{(i)} \\left(z_2^{(k)} \\cdot z_2^{(i)} + 1\\right)$, with "
+            "$z_2^{(i)}$ point i's layer-2 outputs and the 1 from the bias: such a sum over units for every "
+            "pair of points); "
             f"{measured}, and lr {rate_label(lab)} is beyond it: the output overshoots back and forth "
             "across the valley until the weights reach where it is flatter and settle."
         )
@@ -682,7 +684,8 @@ def plateau_sentences(results: dict) -> list[str]:
             f"On `{name}` the median run at lr {small['label']} ends at loss {number(small['median_final_loss'])}, "
             f"within {whole_percent(PLATEAU_MATCH)} % of {number(fit)}, the loss of the best affine fit (the network "
             "without activations, below): near initialisation the sigmoids are almost linear, so the network is "
-            f"nearly an affine function of the input, and none does better than that fit{shape}; at this rate its "
+            f"nearly an affine function of the input, and no affine function does better than that fit{shape}; at this "
+            "rate its "
             f"loss is still at that fit's after {results['settings']['epochs']} epochs."
         )
     return sentences
@@ -750,8 +753,8 @@ def bce_sentences(results: dict) -> list[str]:
             else listing([f"`{n}`" for n in overlapping])
         )
         sentences.append(
-            f"On {where} the two intervals overlap: {seeds} seeds are too few for these intervals to separate "
-            "the two losses."
+            f"On {where} the two intervals overlap: on {seeds} seeds these intervals do not separate the two "
+            "losses."
         )
     for name, c in datasets.items():
         if name not in overlapping:
@@ -1007,7 +1010,7 @@ def momentum_sentences(results: dict) -> list[str]:
     if contrast:
         rising = listing([f"{rises[name]['median_rises']} on `{name}`" for name in steps])
         sentences.append(
-            f"{where}: sgd is past its limit, and its loss rises early (in a median {rising} of the first "
+            f"{where}: sgd is past its limit, and its loss rises early (in a median of {rising} of the first "
             f"{results['explanations']['early_rise']['epochs']} epochs), while momentum is well inside its own, so "
             "it reaches the same long-run step without overshooting that layer."
         )
@@ -1065,8 +1068,8 @@ def weight_decay_sentences(results: dict) -> list[str]:
     )
     if small:
         return [
-            f"{text}: at this λ the decay moves the final loss by a few per cent at most, which is all this "
-            "comparison can show; it says nothing of a larger λ."
+            f"{text}: at this λ the decay moves the final loss by less than {whole_percent(LOSS_NOISE)} %, which is "
+            "all this comparison can show; it says nothing of a larger λ."
         ]
     return [f"{text}, more than so weak a pull can account for."]
 

@@ -183,11 +183,11 @@ def start_sentences(record: dict, affine_loss: float) -> list[str]:
     above = [r for r in rows if r["loss"] > (1 + ABOVE_PLATEAU) * affine_loss]
     if above:
         losses = listing([f"{number(r['loss'])} (`{r['init']}`)" for r in above])
-        range_of_above = max(r["output_range"] for r in above)
+        start, its = ("starts", "its") if len(above) == 1 else ("start", "their")
         sentences.append(
-            f"{len(above)} of the {len(rows)} start more than {whole_percent(ABOVE_PLATEAU)} % above the "
-            f"plateau's loss ({number(affine_loss)}), at {losses}: their output is nearly constant too "
-            f"(a range of {number(range_of_above)} at most) but far from the labels' mean."
+            f"{len(above)} of the {len(rows)} {start} more than {whole_percent(ABOVE_PLATEAU)} % above the "
+            f"plateau's loss ({number(affine_loss)}), at {losses}: {its} output is nearly constant too, but "
+            "far from the labels' mean."
         )
     return sentences
 

@@ -510,30 +510,28 @@ def starting_table(record: dict) -> list[str]:
 
 
 def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
-    """Whether, among the cells where every seed ends at 100 %, a larger swept value gets there sooner."""
+    """Whether, among the cells where every seed ends at 100 %, a larger swept value has the lower
+    median epochs, and which neighbours' interquartile ranges overlap (their order is not told
+    apart by the seeds, whichever way the medians go)."""
     finished = [c for c in cells if every_seed_at_100(c)]
     if len(finished) < 2:
         return []
     epochs = [c["median_epochs_to_100"] for c in finished]
     labels = listing([f"{what} {c['label']}: {number(e)}" for c, e in zip(finished, epochs, strict=True)])
-    if all(a > b for a, b in itertools.pairwise(epochs)):
-        overlapping = [
-            f"{a['label']} and {b['label']}"
-            for a, b in itertools.pairwise(finished)
-            if not faster_apart(b, a)
-        ]
-        caveat = (
-            f"; neighbours whose interquartile ranges overlap: {'; '.join(overlapping)}"
-            if overlapping
-            else ""
-        )
-        return [
-            f"Among the {noun}s that bring every seed there, each larger one has the lower median ({labels} "
-            f"epochs){caveat}."
-        ]
-    return [
-        f"Among the {noun}s that bring every seed there, a larger one is not always sooner ({labels} epochs)."
+    overlapping = [
+        f"{what} {a['label']} and {what} {b['label']}"
+        for a, b in itertools.pairwise(finished)
+        if not (faster_apart(a, b) or faster_apart(b, a))
     ]
+    caveat = (
+        f"; neighbours whose interquartile ranges overlap: {'; '.join(overlapping)}" if overlapping else ""
+    )
+    order = (
+        "each larger one has the lower median"
+        if all(a > b for a, b in itertools.pairwise(epochs))
+        else "a larger one is not always sooner"
+    )
+    return [f"Among the {noun}s that bring every seed there, {order} ({labels} epochs){caveat}."]
 
 
 def rate_discussion(cells: list[dict]) -> list[str]:
@@ -630,8 +628,11 @@ def overshoot_phrases(record: dict) -> list[str]:
             continue
         every = "every run overshoots" if recovered + cell["diverged"] == cell["seeds"] else "runs overshoot"
         parts = [
-            f"{count} {what}"
-            for count, what in ((recovered, "come back"), (cell["diverged"], "diverge"))
+            f"{count} {one if count == 1 else many}"
+            for count, one, many in (
+                (recovered, "comes back", "come back"),
+                (cell["diverged"], "diverges", "diverge"),
+            )
             if count
         ]
         phrases.append(f"at lr {cell['label']} {every}, and of {cell['seeds']}, {listing(parts)}{first}")
@@ -731,23 +732,24 @@ def fastest_sentence(outcomes: dict, label_of=str) -> str:
         if not everyone:
             sentences.append(f"On {name}, no setting brings every seed to 100 %.")
             continue
-        best = min(everyone, key=lambda k: everyone[k]["median_epochs_to_100"])
         if len(everyone) == len(by_label):
             which = "every setting brings"
         else:
             which = listing([label_of(k) for k in everyone]) + (" brings" if len(everyone) == 1 else " bring")
-        sentences.append(
-            f"On {name}, {which} every seed to 100 %, {soonest_phrase(everyone, best, label_of)}."
-        )
+        sentences.append(f"On {name}, {which} every seed to 100 %, {soonest_phrase(everyone, label_of)}.")
     return " ".join(sentences)
 
 
-def soonest_phrase(everyone: dict, best: str, label_of) -> str:
-    """``adam the soonest (median 95 epochs)``, and the settings whose interquartile ranges of
-    epochs overlap the fastest one's, named as not told apart from it by the seeds: a wide range
-    may overlap it with a median slower than a setting whose narrow range does not."""
-    fastest = f"{label_of(best)} the soonest (median {number(everyone[best]['median_epochs_to_100'])} epochs)"
-    tied = [k for k, o in everyone.items() if k != best and not faster_apart(everyone[best], o)]
+def soonest_phrase(everyone: dict, label_of) -> str:
+    """``adam and adamw the soonest (median 95 epochs)``: every setting at the lowest median; then
+    the settings whose interquartile ranges of epochs overlap the fastest one's, named as not told
+    apart from it by the seeds (a wide range may overlap it with a median slower than a setting
+    whose narrow range does not)."""
+    lowest = min(o["median_epochs_to_100"] for o in everyone.values())
+    leaders = [k for k, o in everyone.items() if o["median_epochs_to_100"] == lowest]
+    best = leaders[0]
+    fastest = f"{listing([label_of(k) for k in leaders])} the soonest (median {number(lowest)} epochs)"
+    tied = [k for k, o in everyone.items() if k not in leaders and not faster_apart(everyone[best], o)]
     if not tied:
         return fastest
     its = (
@@ -757,7 +759,8 @@ def soonest_phrase(everyone: dict, best: str, label_of) -> str:
     )
     medians = listing([number(everyone[k]["median_epochs_to_100"]) for k in tied])
     return (
-        f"{fastest}, and {listing([label_of(k) for k in tied])} not told apart from it ({its} "
+        f"{fastest}, and {listing([label_of(k) for k in tied])} not told apart from "
+        f"{'it' if len(leaders) == 1 else 'them'} ({its} "
         f"{label_of(best)}'s; median{'' if len(tied) == 1 else 's'} {medians})"
     )
 
