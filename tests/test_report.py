@@ -82,9 +82,11 @@ def renderings(value: float) -> set[str]:
 
 def quoted_numbers(report: str) -> list[str]:
     """The numbers of the text and tables: equations ($…$) and inline code (`…`) left out, their
-    constants are the lab's definitions."""
+    constants are the lab's definitions, and so is the run's date (2026-12-01 is no three numbers:
+    results.json holds it as one string)."""
     text = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$", " ", report, flags=re.S)
     text = re.sub(r"(?<!`)`[^`\n]+`(?!`)", " ", text)
+    text = re.sub(r"(?<![\w.-])\d{4}-\d{2}-\d{2}(?![\w.-])", " ", text)
     return NUMBER.findall(text)
 
 
