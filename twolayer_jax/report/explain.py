@@ -36,6 +36,7 @@ from twolayer_jax.report.study import (
     seeds_initial_params,
 )
 from twolayer_jax.report.wording import (
+    epochs_overlap,
     faster_apart,
     interquartile,
     intervals_overlap,
@@ -851,10 +852,7 @@ def scaled_width_sentences(results: dict) -> list[str]:
         if directions[name] is None:
             text += ": the scaled rate speeds some narrow widths up and slows others"
         else:
-            apart = all(
-                faster_apart(r["unscaled"], r["scaled"]) or faster_apart(r["scaled"], r["unscaled"])
-                for r in rows[:-1]
-            )
+            apart = all(not epochs_overlap(r["unscaled"], r["scaled"]) for r in rows[:-1])
             text += f": every narrow width is {directions[name]} at its scaled rate"
             text += " (interquartile ranges apart)" if apart else ""
         sentences.append(text + ".")

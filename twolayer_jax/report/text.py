@@ -14,7 +14,7 @@ from twolayer_jax.report.initialisation import SECTION as INITIALISATION
 from twolayer_jax.report.initialisation import conclusion_sentence as initialisation_conclusion
 from twolayer_jax.report.initialisation import initialisation_paragraphs
 from twolayer_jax.report.wording import (
-    faster_apart,
+    epochs_overlap,
     interquartile,
     listing,
     number,
@@ -291,8 +291,8 @@ def setups(results: dict) -> list[str]:
         "the sigmoids start in their sensitive range; biases start at zero. (Most students draw N(0, 1) with "
         "`np.random.randn`; `train --init normal` does that, and `--init` offers the other usual schemes.) "
         f"A prediction is label 1 when ŷ ≥ {number(s['threshold'])} (the tie goes to 1). Each update is "
-        f"θ ← θ − lr · ∂L/∂θ over the whole dataset, with lr = {number(s['lab_lr'])} unless a section says otherwise; seed s draws its weights from "
-        "`jax.random.key(s)`.",
+        f"θ ← θ − lr · ∂L/∂θ over the whole dataset, with lr = {number(s['lab_lr'])} unless a section says "
+        "otherwise; seed s draws its weights from `jax.random.key(s)`.",
         *backpropagation(s),
         *gradient_check(results["gradient_check"]),
     ]
@@ -521,7 +521,7 @@ def ordering_sentence(cells: list[dict], what: str, noun: str) -> list[str]:
     overlapping = [
         f"{what} {a['label']} and {what} {b['label']}"
         for a, b in itertools.pairwise(finished)
-        if not (faster_apart(a, b) or faster_apart(b, a))
+        if epochs_overlap(a, b)
     ]
     caveat = (
         f"; neighbours whose interquartile ranges overlap: {'; '.join(overlapping)}" if overlapping else ""
@@ -749,7 +749,7 @@ def soonest_phrase(everyone: dict, label_of) -> str:
     leaders = [k for k, o in everyone.items() if o["median_epochs_to_100"] == lowest]
     best = leaders[0]
     fastest = f"{listing([label_of(k) for k in leaders])} the soonest (median {number(lowest)} epochs)"
-    tied = [k for k, o in everyone.items() if k not in leaders and not faster_apart(everyone[best], o)]
+    tied = [k for k, o in everyone.items() if k not in leaders and epochs_overlap(everyone[best], o)]
     if not tied:
         return fastest
     its = (

@@ -55,6 +55,12 @@ def interquartile(outcome: dict) -> str:
     return "none at 100 %" if quartiles is None else f"{number(quartiles[0])}–{number(quartiles[1])}"
 
 
+def epochs_overlap(first: dict, second: dict) -> bool:
+    """Neither cell gets to 100 % sooner than the other by interquartile ranges apart: the seeds
+    do not tell their order (see :func:`faster_apart`)."""
+    return not (faster_apart(first, second) or faster_apart(second, first))
+
+
 def faster_apart(first: dict, second: dict) -> bool:
     """The first cell gets to 100 % sooner than the second, interquartile ranges apart (or the
     second has no run there at all)."""
